@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything glmserve needs to build and test on a bare Debian 12 machine:
+# Debian -dev packages for the C++ build, and a Python virtual environment inside the checkout
+# (.venv) with the light test oracles (tokenizers, jinja2, openai, pytest). torch is NOT installed
+# here: it is only needed to regenerate fixtures (tools/make_fixtures.py, see tools/README.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git
+  nlohmann-json3-dev libpcre2-dev libcpp-httplib-dev libcli11-dev libfmt-dev libspdlog-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libhwy-dev libnuma-dev libxxhash-dev
+  python3 python3-venv python3-pip curl
+)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "[install_deps] apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Debian's python3 for the venv: it matches the machine and needs nothing else installed.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -r tests/python/requirements.txt
+echo "[install_deps] done"

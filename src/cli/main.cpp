@@ -1,0 +1,52 @@
+// glmserve: one binary, subcommands serve (default), generate, render, tokenize, detokenize, bench.
+// Errors that reach here become a one-line message and an exit status; nothing is left uncaught.
+#include <cstdio>
+#include <map>
+
+#include "cli/command_registry.h"
+#include "core/error.h"
+#include "core/log.h"
+
+namespace glm::cli {
+std::vector<CommandSpec>& command_registry() {
+  static std::vector<CommandSpec> r;
+  return r;
+}
+}  // namespace glm::cli
+
+int main(int argc, char** argv) {
+  using namespace glm;
+  spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
+  CLI::App app{"glmserve: an inference server for the GLM-4.5 / 4.6 / 4.7 MoE family"};
+  app.require_subcommand(0, 1);
+  std::map<std::string, cli::RunFn> runs;
+  std::map<std::string, CLI::App*> subs;
+  for (auto& spec : cli::command_registry()) {
+    CLI::App* sub = app.add_subcommand(spec.name, spec.description);
+    runs[spec.name] = spec.setup(*sub);
+    subs[spec.name] = sub;
+  }
+  // `glmserve --model-path X ...` without a subcommand means `glmserve serve ...`, as with SGLang.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  bool has_sub = !args.empty() && subs.count(args[0]);
+  bool wants_help = !args.empty() && (args[0] == "-h" || args[0] == "--help" || args[0] == "--version");
+  if (!has_sub && !wants_help && subs.count("serve")) args.insert(args.begin(), "serve");
+  std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    for (auto& [name, sub] : subs)
+      if (sub->parsed()) return runs[name]();
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const GlmError& e) {
+    spdlog::error("{}", e.what());
+    return e.kind() == ErrorKind::InvalidArgument ? 2 : 1;
+  } catch (const std::exception& e) {
+    spdlog::error("internal error: {}", e.what());
+    return 1;
+  }
+}

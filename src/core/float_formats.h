@@ -1,0 +1,66 @@
+#pragma once
+// Scalar conversions between the checkpoint number formats and float32.
+// These are the reference definitions; SIMD kernels must agree with them bit for bit.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace glm {
+
+inline float bf16_to_f32(uint16_t h) {
+  uint32_t u = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// Round to nearest even, as torch's .to(bfloat16); NaN stays NaN.
+inline uint16_t f32_to_bf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return uint16_t((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return uint16_t(u >> 16);
+}
+
+inline float f16_to_f32(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, u;
+  if (exp == 0) {
+    if (man == 0) {
+      u = sign;
+    } else {  // subnormal: normalise
+      int e = -1;
+      do { ++e; man <<= 1; } while (!(man & 0x400));
+      u = sign | uint32_t(127 - 15 - e) << 23 | (man & 0x3ff) << 13;
+    }
+  } else if (exp == 31) {
+    u = sign | 0x7f800000u | man << 13;
+  } else {
+    u = sign | (exp + 127 - 15) << 23 | man << 13;
+  }
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// float8_e4m3fn: 1 sign, 4 exponent (bias 7), 3 mantissa; no infinities; S.1111.111 is NaN; max 448.
+inline float fp8_e4m3_to_f32(uint8_t v) {
+  int sign = v >> 7, exp = (v >> 3) & 0xf, man = v & 7;
+  float r;
+  if (exp == 0xf && man == 7) return std::nanf("");
+  if (exp == 0) r = std::ldexp(float(man), -9);  // subnormal: man/8 * 2^-6
+  else r = std::ldexp(1.0f + float(man) / 8.0f, exp - 7);
+  return sign ? -r : r;
+}
+
+// Table of all 256 e4m3 values, for scalar reference loops.
+struct Fp8E4M3Table {
+  float v[256];
+  Fp8E4M3Table() { for (int i = 0; i < 256; ++i) v[i] = fp8_e4m3_to_f32(uint8_t(i)); }
+};
+inline const Fp8E4M3Table& fp8_e4m3_table() {
+  static const Fp8E4M3Table t;
+  return t;
+}
+
+}  // namespace glm

@@ -1,0 +1,99 @@
+#include "core/thread_pool.h"
+
+#include <memory>
+#include <mutex>
+#include <pthread.h>
+#include <sched.h>
+
+namespace glm {
+namespace {
+
+std::vector<int> allowed_cpus() {
+  std::vector<int> cpus;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0)
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+      if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  return cpus;
+}
+
+void pin_to(std::thread::native_handle_type h, int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(h, sizeof(set), &set);
+}
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Spin this many rounds before sleeping on the futex: long enough to cover the gap between
+// two kernels of one decode step, short enough not to burn a core between requests.
+constexpr int kSpinRounds = 1 << 16;
+
+std::unique_ptr<ThreadPool> g_pool;
+std::once_flag g_once;
+
+}  // namespace
+
+ThreadPool::ThreadPool(int n_threads, bool pin) {
+  auto cpus = allowed_cpus();
+  if (n_threads <= 0) n_threads = cpus.empty() ? int(std::thread::hardware_concurrency()) : int(cpus.size());
+  if (n_threads <= 0) n_threads = 1;
+  n_threads_ = n_threads;
+  bool can_pin = pin && int(cpus.size()) >= n_threads;
+  if (can_pin) pin_to(pthread_self(), cpus[0]);
+  for (int i = 1; i < n_threads_; ++i) {
+    workers_.emplace_back([this, i] { worker_loop(i); });
+    if (can_pin) pin_to(workers_.back().native_handle(), cpus[i]);
+  }
+}
+
+ThreadPool::~ThreadPool() {
+  stop_.store(true, std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+  generation_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::run_raw(Thunk thunk, void* ctx) {
+  if (n_threads_ == 1) { thunk(ctx, 0, 1); return; }
+  thunk_ = thunk;
+  ctx_ = ctx;
+  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
+  generation_.fetch_add(1, std::memory_order_release);
+  generation_.notify_all();
+  thunk(ctx, 0, n_threads_);
+  while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
+}
+
+void ThreadPool::worker_loop(int index) {
+  uint64_t seen = generation_.load(std::memory_order_acquire);
+  for (;;) {
+    uint64_t g;
+    int spins = 0;
+    while ((g = generation_.load(std::memory_order_acquire)) == seen) {
+      if (++spins < kSpinRounds) cpu_relax();
+      else generation_.wait(seen, std::memory_order_acquire);
+    }
+    seen = g;
+    if (stop_.load(std::memory_order_acquire)) return;
+    thunk_(ctx_, index, n_threads_);
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
+  }
+}
+
+ThreadPool& ThreadPool::global() {
+  std::call_once(g_once, [] { if (!g_pool) g_pool = std::make_unique<ThreadPool>(0, true); });
+  return *g_pool;
+}
+
+void ThreadPool::init_global(int n_threads, bool pin) {
+  std::call_once(g_once, [&] { g_pool = std::make_unique<ThreadPool>(n_threads, pin); });
+}
+
+}  // namespace glm
