@@ -6,6 +6,11 @@
 //  - The sum over i for one output element is computed in an order that depends only on
 //    w.cols and the ISA chosen at start-up, never on n, the thread count or the other rows of the
 //    batch. This is what makes a request's output independent of what it is batched with.
+//  - Numerics: for BF16 and F8_E4M3 weights each activation is first rounded to bfloat16 (round to
+//    nearest even), products are exact and sums are float32; FP8 scales multiply the float32 partial
+//    sum of each block (Block) or the whole row (PerRow). This is what lets the fast path use
+//    vdpbf16ps for prefill and decode alike (same rounding at every batch size), and it is still
+//    more accurate than SGLang's all-bf16 execution. F32 and F16 weights use float32 activations.
 //  - FP8 weights are decoded in registers, inside the loop; nothing is expanded into memory.
 //  - Threads split the output rows (static partition); the caller's pool is used.
 #include <cstdint>

@@ -60,11 +60,16 @@ void weight_row_to_f32(const WeightRef& w, int64_t o, float* out) {
 
 void linear_reference(const float* x, int64_t n, int64_t ldx, const WeightRef& w, const float* bias, float* y,
                       int64_t ldy) {
-  std::vector<float> row(size_t(w.cols));
+  std::vector<float> row(size_t(w.cols)), xr(size_t(w.cols));
+  const bool round_x = w.dtype == DType::BF16 || w.dtype == DType::F8_E4M3;
   for (int64_t o = 0; o < w.rows; ++o) {
     weight_row_to_f32(w, o, row.data());
     for (int64_t t = 0; t < n; ++t) {
       const float* xt = x + t * ldx;
+      if (round_x) {
+        for (int64_t i = 0; i < w.cols; ++i) xr[size_t(i)] = bf16_to_f32(f32_to_bf16(xt[i]));
+        xt = xr.data();
+      }
       float acc = 0.f;
       for (int64_t i = 0; i < w.cols; ++i) acc += xt[i] * row[size_t(i)];
       y[t * ldy + o] = acc + (bias ? bias[o] : 0.f);
