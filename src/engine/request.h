@@ -1,0 +1,75 @@
+#pragma once
+// What a generation request is, as the engine sees it: token ids in, tokens and text out.
+// The serving layer (OpenAI / native API) builds these; the scheduler consumes them.
+// Field names and defaults follow SGLang's SamplingParams / GenerateReqInput.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace glm {
+
+struct SamplingParams {
+  float temperature = 1.0f;  // 0 = greedy
+  float top_p = 1.0f;
+  int top_k = -1;            // -1 = off
+  float min_p = 0.0f;
+  int max_new_tokens = 128;
+  int min_new_tokens = 0;
+  std::vector<std::string> stop;         // stop strings (matched on detokenized text)
+  std::vector<int32_t> stop_token_ids;   // in addition to the model's EOS ids (unless ignore_eos)
+  bool ignore_eos = false;
+  bool skip_special_tokens = true;
+  bool spaces_between_special_tokens = true;
+  bool no_stop_trim = false;             // keep the matched stop string in the output text
+  float frequency_penalty = 0.0f;
+  float presence_penalty = 0.0f;
+  float repetition_penalty = 1.0f;
+  std::optional<uint64_t> seed;
+  // Constrained decoding (response_format json_object / json_schema, regex): JSON text or empty.
+  std::string json_schema;
+  std::string regex;
+  // Custom logit processor (SGLang: custom_logit_processor string + custom_params dict).
+  std::string custom_logit_processor;
+  nlohmann::json custom_params;  // null when absent
+};
+
+struct GenerateRequest {
+  std::string rid;                 // unique per request; the key for abort
+  std::vector<int32_t> input_ids;  // the full prompt
+  SamplingParams sampling;
+  bool return_logprob = false;
+  int top_logprobs_num = 0;        // top alternatives reported per output token
+  bool return_hidden_states = false;
+};
+
+enum class FinishReason { None, Stop, Length, Abort };
+
+struct TokenLogprob {
+  int32_t token_id = 0;
+  float logprob = 0.0f;
+  std::vector<std::pair<int32_t, float>> top;  // (token id, logprob), best first
+};
+
+// One event per request per scheduler iteration in which the request made progress.
+struct GenerateOutput {
+  std::string rid;
+  std::vector<int32_t> new_token_ids;  // tokens produced since the previous event
+  std::string new_text;                // their text (incremental detokenization; stop text trimmed)
+  std::vector<TokenLogprob> logprobs;  // one per new token when return_logprob
+  bool finished = false;
+  FinishReason finish_reason = FinishReason::None;
+  // What ended it: a stop string, a stop token id, or nothing (EOS reports its id, as SGLang does).
+  std::variant<std::monostate, std::string, int32_t> matched_stop;
+  std::string abort_message;           // set when finish_reason == Abort
+  int prompt_tokens = 0;
+  int completion_tokens = 0;           // so far
+  int cached_tokens = 0;               // prompt tokens served from the prefix cache
+  int spec_verify_ct = 0;              // speculative rounds (0 without speculation)
+  int spec_accepted_tokens = 0;
+};
+
+}  // namespace glm
