@@ -1,0 +1,27 @@
+#pragma once
+// One Glm4Moe decoder layer over a batch (pre-norm, residual adds as transformers' Glm4MoeDecoderLayer):
+//   x += o_proj(attention(rope(qk_norm(qkv_proj(rmsnorm(x))))))
+//   x += mlp_or_moe(rmsnorm(x))
+// Shared by the target model and the MTP draft.
+#include "core/thread_pool.h"
+#include "kernels/rope.h"
+#include "model/config.h"
+#include "model/kv_cache.h"
+#include "model/weights.h"
+#include "model/workspace.h"
+
+namespace glm {
+
+// ws.x (T, H) is updated in place; ws.rope_cos/sin must hold the batch's positions; ws.layout.attention
+// must describe the batch. K/V of the new tokens go to layer `kv_layer` of `kv_pool` for each sequence.
+void run_decoder_layer(const ModelConfig& cfg, const LayerWeights& w, std::span<const SequenceInput> batch,
+                       int64_t kv_layer, KvPagePool& kv_pool, ForwardWorkspace& ws, ThreadPool& pool);
+
+// ws.rope_cos / rope_sin for the positions of ws.layout.
+void fill_rope(const RopeTable& rope, ForwardWorkspace& ws);
+
+// ws.final_hidden = rmsnorm(ws.x); logits for ws.layout.logit_rows into ws.logits. Returns the views.
+ForwardResult finish_forward(const ModelConfig& cfg, const float* norm_weight, const WeightRef& lm_head,
+                             ForwardWorkspace& ws, ThreadPool& pool);
+
+}  // namespace glm

@@ -1,0 +1,64 @@
+#include "model/kv_cache.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace glm {
+
+KvPagePool::KvPagePool(int64_t n_layers, int64_t kv_dim, int64_t page_size, int64_t n_pages)
+    : n_layers_(n_layers), kv_dim_(kv_dim), page_size_(page_size), n_pages_(n_pages) {
+  if (n_layers <= 0 || kv_dim <= 0 || page_size <= 0 || n_pages <= 0 || n_pages > (int64_t(1) << 31) - 1)
+    fail(ErrorKind::InvalidArgument, "KV pool: bad shape layers={} kv_dim={} page_size={} pages={}", n_layers, kv_dim,
+         page_size, n_pages);
+  data_.reset(new float[size_t(n_pages * page_stride())]);
+  free_.reserve(size_t(n_pages));
+  for (int64_t p = n_pages - 1; p >= 0; --p) free_.push_back(int32_t(p));
+}
+
+int32_t KvPagePool::allocate() {
+  if (free_.empty()) fail(ErrorKind::Unavailable, "KV cache is full ({} pages of {} tokens)", n_pages_, page_size_);
+  int32_t p = free_.back();
+  free_.pop_back();
+  return p;
+}
+
+void KvPagePool::release(int32_t page) {
+  if (page < 0 || page >= n_pages_) fail(ErrorKind::Internal, "KV pool: release of bad page id {}", page);
+  free_.push_back(page);
+}
+
+void KvSequence::reserve(KvPagePool& pool, int64_t n_positions) {
+  const int64_t need = (n_positions + pool.page_size() - 1) / pool.page_size();
+  while (int64_t(pages_.size()) < need) pages_.push_back(pool.allocate());
+}
+
+void KvSequence::truncate(int64_t n) { length_ = std::min(length_, std::max<int64_t>(n, 0)); }
+
+void KvSequence::release(KvPagePool& pool) {
+  for (int32_t p : pages_) pool.release(p);
+  pages_.clear();
+  length_ = 0;
+}
+
+KvPagesView KvSequence::view(const KvPagePool& pool, int64_t layer) const {
+  KvPagesView v;
+  v.base = pool.base();
+  v.page_ids = pages_.data();
+  v.page_size = pool.page_size();
+  v.page_stride = pool.page_stride();
+  v.k_offset = (layer * 2 + 0) * pool.page_size() * pool.kv_dim();
+  v.v_offset = (layer * 2 + 1) * pool.page_size() * pool.kv_dim();
+  v.kv_dim = pool.kv_dim();
+  return v;
+}
+
+float* KvSequence::k_row(KvPagePool& pool, int64_t layer, int64_t p) const {
+  return pool.k_row(pages_[size_t(p / pool.page_size())], layer, p % pool.page_size());
+}
+
+float* KvSequence::v_row(KvPagePool& pool, int64_t layer, int64_t p) const {
+  return pool.v_row(pages_[size_t(p / pool.page_size())], layer, p % pool.page_size());
+}
+
+}  // namespace glm

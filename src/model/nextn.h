@@ -1,0 +1,34 @@
+#pragma once
+// The MTP / NextN draft (spec §1.8), built on the target's weights (its embedding and lm_head are reused):
+//   x   = eh_proj([enorm(embed(next_token)), hnorm(prev_hidden)])
+//   x   = decoder_layer(x)             (its own one-layer KV cache, positions of the target tokens)
+//   out = shared_head.norm(x);  logits = lm_head(out)
+// At position i the draft combines the target's post-norm hidden h_i with the embedding of token i+1 and
+// predicts token i+2. Chained draft steps feed `out` back as prev_hidden.
+#include <memory>
+#include <span>
+
+#include "model/glm4_moe.h"
+
+namespace glm {
+
+class NextNDraft {
+ public:
+  // Throws GlmError(InvalidModel) when the target was loaded without an MTP layer.
+  NextNDraft(const Glm4MoeModel& target, int64_t max_batch_tokens);
+
+  std::unique_ptr<KvPagePool> make_kv_pool(int64_t n_pages, int64_t page_size = 16) const;
+
+  // batch[s].tokens are the NEXT tokens (x_{i+1}) at positions start_pos..; prev_hidden (T, H) holds the
+  // hidden state for each token of the batch, in batch order. Result as Glm4MoeModel::forward, with
+  // hidden = shared_head.norm output.
+  ForwardResult forward(std::span<const SequenceInput> batch, const float* prev_hidden, KvPagePool& kv_pool,
+                        const ForwardOptions& opt = {});
+
+ private:
+  const Glm4MoeModel& target_;
+  const NextNWeights& w_;
+  ForwardWorkspace ws_;
+};
+
+}  // namespace glm

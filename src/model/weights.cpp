@@ -1,0 +1,204 @@
+#include "model/weights.h"
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/float_formats.h"
+#include "core/log.h"
+#include "kernels/linear.h"
+
+namespace glm {
+
+namespace {
+
+std::string shape_str(const std::vector<int64_t>& s) { return fmt::format("[{}]", fmt::join(s, ", ")); }
+
+// Binds tensors by name and owns the float32 copies it makes.
+class Binder {
+ public:
+  Binder(const Checkpoint& ckpt, const ModelConfig& cfg, Glm4MoeWeights& w) : ckpt_(ckpt), cfg_(cfg), w_(w) {}
+
+  const TensorView& tensor(const std::string& name, const std::vector<int64_t>& shape) {
+    const TensorView& t = ckpt_.require(name);
+    if (t.shape != shape)
+      fail(ErrorKind::InvalidModel, "{}: tensor '{}' has shape {}, the config implies {}", t.file, name,
+           t.shape_str(), shape_str(shape));
+    return t;
+  }
+
+  // A small float tensor (norm weight, bias) copied to float32.
+  const float* vector_f32(const std::string& name, const std::vector<int64_t>& shape) {
+    return to_f32(tensor(name, shape));
+  }
+
+  const float* to_f32(const TensorView& t) {
+    const int64_t n = t.numel();
+    auto buf = std::make_unique<float[]>(size_t(n));
+    const uint8_t* p = t.data;
+    switch (t.dtype) {
+      case DType::F32:
+        std::memcpy(buf.get(), p, size_t(n) * 4);
+        break;
+      case DType::BF16:
+      case DType::F16:
+        for (int64_t i = 0; i < n; ++i) {
+          uint16_t h;
+          std::memcpy(&h, p + 2 * i, 2);
+          buf[size_t(i)] = t.dtype == DType::BF16 ? bf16_to_f32(h) : f16_to_f32(h);
+        }
+        break;
+      default:
+        fail(ErrorKind::InvalidModel, "{}: tensor '{}' has dtype {}, expected F32, BF16 or F16", t.file, t.name,
+             dtype_name(t.dtype));
+    }
+    w_.owned_bytes += size_t(n) * 4;
+    w_.owned.push_back(std::move(buf));
+    return w_.owned.back().get();
+  }
+
+  // module.weight as a (rows, cols) projection; FP8 weights get their float32 scales.
+  WeightRef linear(const std::string& module, int64_t rows, int64_t cols) {
+    const std::string name = module + ".weight";
+    const TensorView& t = tensor(name, {rows, cols});
+    WeightRef r;
+    r.dtype = t.dtype;
+    r.data = t.data;
+    r.rows = rows;
+    r.cols = cols;
+    const QuantizationConfig& q = cfg_.quantization;
+    switch (t.dtype) {
+      case DType::BF16: case DType::F16: case DType::F32:
+        return r;
+      case DType::F8_E4M3:
+        break;
+      default:
+        fail(ErrorKind::InvalidModel, "{}: tensor '{}' has dtype {}, expected BF16, F16, F32 or F8_E4M3", t.file,
+             name, dtype_name(t.dtype));
+    }
+    if (q.method == QuantMethod::None)
+      fail(ErrorKind::InvalidModel, "{}: tensor '{}' is F8_E4M3 but config.json has no quantization_config", t.file,
+           name);
+    if (q.is_ignored(module))
+      fail(ErrorKind::InvalidModel, "{}: tensor '{}' is F8_E4M3 but its module is in the quantization ignore list",
+           t.file, name);
+    const std::string scale_name = module + "." + q.scale_suffix();
+    const TensorView* s = ckpt_.find(scale_name);
+    if (!s)
+      fail(ErrorKind::InvalidModel, "{}: missing tensor '{}' (scale of the F8_E4M3 weight '{}')", t.file, scale_name,
+           name);
+    if (q.per_row()) {
+      if (s->shape != std::vector<int64_t>{rows, 1} && s->shape != std::vector<int64_t>{rows})
+        fail(ErrorKind::InvalidModel, "{}: tensor '{}' has shape {}, expected [{}, 1] (per-channel scale)", s->file,
+             scale_name, s->shape_str(), rows);
+      r.scale_layout = ScaleLayout::PerRow;
+    } else {
+      const int64_t br = q.block_rows, bc = q.block_cols;
+      std::vector<int64_t> want{(rows + br - 1) / br, (cols + bc - 1) / bc};
+      if (s->shape != want)
+        fail(ErrorKind::InvalidModel, "{}: tensor '{}' has shape {}, expected {} ({}x{} blocks of a [{}, {}] weight)",
+             s->file, scale_name, s->shape_str(), shape_str(want), br, bc, rows, cols);
+      r.scale_layout = ScaleLayout::Block;
+      r.block_rows = int(br);
+      r.block_cols = int(bc);
+    }
+    r.scale = to_f32(*s);
+    return r;
+  }
+
+  // A projection kept as float32 (the router: its logits are float32 from float32 activations).
+  WeightRef linear_as_f32(const std::string& module, int64_t rows, int64_t cols) {
+    WeightRef src = linear(module, rows, cols);
+    auto buf = std::make_unique<float[]>(size_t(rows * cols));
+    for (int64_t o = 0; o < rows; ++o) weight_row_to_f32(src, o, buf.get() + o * cols);
+    WeightRef r;
+    r.dtype = DType::F32;
+    r.data = buf.get();
+    r.rows = rows;
+    r.cols = cols;
+    w_.owned_bytes += size_t(rows * cols) * 4;
+    w_.owned.push_back(std::move(buf));
+    return r;
+  }
+
+  MlpWeights mlp(const std::string& pre, int64_t width) {
+    const int64_t H = cfg_.hidden_size;
+    return {linear(pre + ".gate_proj", width, H), linear(pre + ".up_proj", width, H),
+            linear(pre + ".down_proj", H, width)};
+  }
+
+  LayerWeights layer(int64_t idx, bool force_moe) {
+    const ModelConfig& c = cfg_;
+    const int64_t H = c.hidden_size, D = c.head_dim, E = c.n_routed_experts;
+    const std::string pre = fmt::format("model.layers.{}", idx);
+    LayerWeights l;
+    l.input_layernorm = vector_f32(pre + ".input_layernorm.weight", {H});
+    l.post_attention_layernorm = vector_f32(pre + ".post_attention_layernorm.weight", {H});
+    AttentionWeights& a = l.attn;
+    a.q_proj = linear(pre + ".self_attn.q_proj", c.q_dim(), H);
+    a.k_proj = linear(pre + ".self_attn.k_proj", c.kv_dim(), H);
+    a.v_proj = linear(pre + ".self_attn.v_proj", c.kv_dim(), H);
+    a.o_proj = linear(pre + ".self_attn.o_proj", H, c.q_dim());
+    if (c.attention_bias) {
+      a.q_bias = vector_f32(pre + ".self_attn.q_proj.bias", {c.q_dim()});
+      a.k_bias = vector_f32(pre + ".self_attn.k_proj.bias", {c.kv_dim()});
+      a.v_bias = vector_f32(pre + ".self_attn.v_proj.bias", {c.kv_dim()});
+    }
+    if (c.use_qk_norm) {
+      a.q_norm = vector_f32(pre + ".self_attn.q_norm.weight", {D});
+      a.k_norm = vector_f32(pre + ".self_attn.k_norm.weight", {D});
+    }
+    l.is_moe = force_moe || c.is_moe_layer(idx);
+    if (!l.is_moe) {
+      l.dense = mlp(pre + ".mlp", c.intermediate_size);
+      return l;
+    }
+    MoeWeights& m = l.moe;
+    m.router = linear_as_f32(pre + ".mlp.gate", E, H);
+    const std::string bias = pre + ".mlp.gate.e_score_correction_bias";
+    m.e_score_correction_bias = vector_f32(bias, {E});
+    m.experts.reserve(size_t(E));
+    for (int64_t e = 0; e < E; ++e) m.experts.push_back(mlp(fmt::format("{}.mlp.experts.{}", pre, e), c.moe_intermediate_size));
+    if (c.n_shared_experts > 0) m.shared = mlp(pre + ".mlp.shared_experts", c.shared_intermediate_size());
+    return l;
+  }
+
+ private:
+  const Checkpoint& ckpt_;
+  const ModelConfig& cfg_;
+  Glm4MoeWeights& w_;
+};
+
+}  // namespace
+
+Glm4MoeWeights bind_weights(const Checkpoint& ckpt, const ModelConfig& cfg, NextNLoad nextn) {
+  Glm4MoeWeights w;
+  Binder b(ckpt, cfg, w);
+  const int64_t H = cfg.hidden_size, V = cfg.vocab_size, L = cfg.num_hidden_layers;
+  w.embed_tokens = b.linear("model.embed_tokens", V, H);
+  w.layers.reserve(size_t(L));
+  for (int64_t l = 0; l < L; ++l) w.layers.push_back(b.layer(l, false));
+  w.final_norm = b.vector_f32("model.norm.weight", {H});
+  if (cfg.tie_word_embeddings && !ckpt.find("lm_head.weight")) w.lm_head = w.embed_tokens;
+  else w.lm_head = b.linear("lm_head", V, H);
+
+  const std::string mtp = fmt::format("model.layers.{}", L);
+  bool want = nextn == NextNLoad::Require ||
+              (nextn == NextNLoad::Auto && cfg.num_nextn_predict_layers > 0 && ckpt.find(mtp + ".eh_proj.weight"));
+  if (nextn == NextNLoad::Auto && cfg.num_nextn_predict_layers > 0 && !want)
+    spdlog::warn("config has num_nextn_predict_layers={} but the checkpoint has no '{}.eh_proj.weight': MTP disabled",
+                 cfg.num_nextn_predict_layers, mtp);
+  if (want) {
+    NextNWeights n;
+    n.enorm = b.vector_f32(mtp + ".enorm.weight", {H});
+    n.hnorm = b.vector_f32(mtp + ".hnorm.weight", {H});
+    n.eh_proj = b.linear(mtp + ".eh_proj", H, 2 * H);
+    n.shared_head_norm = b.vector_f32(mtp + ".shared_head.norm.weight", {H});
+    n.layer = b.layer(L, true);
+    w.nextn = std::move(n);
+  }
+  return w;
+}
+
+}  // namespace glm
