@@ -2,6 +2,8 @@
 // `tojson` override: json.dumps(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False).
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <string_view>
 #include <unordered_map>
 
@@ -56,8 +58,14 @@ Value f_abs(Interpreter&, const Value& v, const CallArgs&) {
   template_fail("TypeError: bad operand type for abs(): '{}'", v.type_name());
 }
 
+// environment.getattr: attributes only, so a dict's keys are not found (its methods are).
 Value f_attr(Interpreter& in, const Value& v, const CallArgs& a) {
-  return in.getattr(v, to_py_str(arg_or(a, 0, "name", Value(""))));
+  std::string name = to_py_str(arg_or(a, 0, "name", Value("")));
+  if (v.is_dict()) {
+    Value m = bound_method(v, name);
+    return m.is_undefined() ? Value::undefined(fmt::format("'dict object' has no attribute '{}'", name)) : m;
+  }
+  return in.getattr(v, name);
 }
 
 Value f_capitalize(Interpreter&, const Value& v, const CallArgs&) { return Value(py_capitalize(to_py_str(v))); }
@@ -183,11 +191,21 @@ Value f_round(Interpreter&, const Value& v, const CallArgs& a) {
   int64_t precision = arg_or(a, 0, "precision", Value(0)).as_int();
   std::string method = to_py_str(arg_or(a, 1, "method", Value("common")));
   if (!v.is_number()) template_fail("TypeError: round() needs a number, not {}", v.type_name());
+  double x = v.as_double();
+  if (method == "common") {
+    // Python's round(): correctly rounded, ties to even on the exact binary value; glibc's printf
+    // rounds the same way, so print with `precision` decimals and read back.
+    if (precision >= 0 && precision < 300 && std::isfinite(x)) {
+      char buf[720];
+      std::snprintf(buf, sizeof(buf), "%.*f", static_cast<int>(precision), x);
+      return Value(std::strtod(buf, nullptr));
+    }
+    double scale = std::pow(10.0, static_cast<double>(precision));
+    return Value(std::nearbyint(x * scale) / scale);
+  }
   double scale = std::pow(10.0, static_cast<double>(precision));
-  double x = v.as_double() * scale;
-  if (method == "common") x = std::round(x);
-  else if (method == "ceil") x = std::ceil(x);
-  else if (method == "floor") x = std::floor(x);
+  if (method == "ceil") x = std::ceil(x * scale);
+  else if (method == "floor") x = std::floor(x * scale);
   else template_fail("FilterArgumentError: method must be common, ceil or floor");
   return Value(x / scale);
 }

@@ -235,7 +235,11 @@ static std::string map_code_points(std::string_view s, F f) {
   return out;
 }
 
-std::string py_upper(std::string_view s) { return map_code_points(s, to_upper_cp); }
+std::string py_upper(std::string_view s) {
+  std::string out = map_code_points(s, to_upper_cp);
+  if (out.find("\xc3\x9f") != std::string::npos) out = py_replace(out, "\xc3\x9f", "SS", -1);  // ß -> SS
+  return out;
+}
 std::string py_lower(std::string_view s) { return map_code_points(s, to_lower_cp); }
 
 std::string py_title(std::string_view s) {

@@ -52,7 +52,22 @@ def oracle_env():
         return datetime.now().strftime(fmt)
 
     class TemplateNamespace(jinja2.utils.Namespace):
-        pass
+        # transformers: namespaces reject underscore-prefixed attribute names
+        def __init__(*args, **kwargs):
+            self, args = args[0], args[1:]
+            attrs = dict(*args, **kwargs)
+            for name in attrs:
+                TemplateNamespace._check_name(name)
+            jinja2.utils.Namespace.__init__(self, attrs)
+
+        def __setitem__(self, name, value):
+            TemplateNamespace._check_name(name)
+            jinja2.utils.Namespace.__setitem__(self, name, value)
+
+        @staticmethod
+        def _check_name(name):
+            if isinstance(name, str) and name.startswith("_"):
+                raise jinja2.exceptions.SecurityError(f"underscore-prefixed namespace attribute {name!r}")
 
     env.filters["tojson"] = tojson
     env.globals["raise_exception"] = raise_exception
