@@ -1,0 +1,112 @@
+#include "parsers/argument_typing.h"
+
+#include <cmath>
+
+#include "parsers/python_literal.h"
+
+namespace glm::parsers {
+
+namespace {
+
+bool is_str(const Json& v) { return v.is_string(); }
+bool is_container(const Json& v) { return (v.is_object() && !is_big_int(v)) || v.is_array(); }
+
+// _convert_to_number: float() when the text has '.' or 'e', else int(); the string itself on failure.
+Json convert_to_number(const std::string& text) {
+  bool floaty = text.find('.') != std::string::npos || text.find('e') != std::string::npos ||
+                text.find('E') != std::string::npos;
+  auto v = floaty ? python_float_from_string(text) : python_int_from_string(text);
+  return v ? *v : Json(text);
+}
+
+Json convert_to_integer(const std::string& text) {
+  auto v = python_int_from_string(text);
+  return v ? *v : Json(text);
+}
+
+// Strategy 2: json.loads('{"tmp": "' + raw + '"}')["tmp"] then json.loads of that.
+std::optional<Json> unescape_then_parse(std::string_view raw) {
+  std::string wrapped = "{\"tmp\": \"";
+  wrapped.append(raw);
+  wrapped += "\"}";
+  auto outer = python_json_loads(wrapped);
+  if (!outer || !outer->is_object()) return std::nullopt;
+  auto it = outer->find("tmp");
+  // A raw value containing `", "x": "` can make extra keys; SGLang reads "tmp" (the last one wins).
+  if (it == outer->end() || !it->is_string()) return std::nullopt;
+  return python_json_loads(it->get<std::string>());
+}
+
+bool wrapped_in_matching_quotes(std::string_view raw) {
+  return raw.size() >= 2 && raw.front() == raw.back() && (raw.front() == '"' || raw.front() == '\'');
+}
+
+}  // namespace
+
+Json glm45_parse_argument(std::string_view raw, const std::optional<std::string>& arg_type) {
+  const bool is_number = arg_type && *arg_type == "number";
+  const bool is_string = arg_type && *arg_type == "string";
+  auto finish = [&](Json parsed) -> Json {
+    if (is_number && is_str(parsed)) parsed = convert_to_number(parsed.get<std::string>());
+    // A string parameter whose JSON is a bare scalar keeps the text the model wrote.
+    if (is_string && !is_str(parsed) && !is_container(parsed)) return Json(std::string(raw));
+    return parsed;
+  };
+  if (auto v = python_json_loads(raw)) return finish(std::move(*v));
+  if (auto v = unescape_then_parse(raw)) return finish(std::move(*v));
+  if (is_string) {
+    if (wrapped_in_matching_quotes(raw)) return Json(std::string(raw.substr(1, raw.size() - 2)));
+    return Json(std::string(raw));
+  }
+  if (auto v = python_literal_eval(raw)) return *v;
+  return Json(std::string(raw));
+}
+
+Json glm47_parse_argument(std::string_view raw, const std::optional<std::string>& arg_type) {
+  auto coerce = [&](Json parsed) -> Json {
+    if (is_str(parsed) && arg_type) {
+      if (*arg_type == "integer") return convert_to_integer(parsed.get<std::string>());
+      if (*arg_type == "number") return convert_to_number(parsed.get<std::string>());
+    }
+    return parsed;
+  };
+  if (auto v = python_json_loads(raw)) return coerce(std::move(*v));
+  if (auto v = unescape_then_parse(raw)) return coerce(std::move(*v));
+  if (arg_type && *arg_type == "string") {
+    if (wrapped_in_matching_quotes(raw)) return Json(std::string(raw.substr(1, raw.size() - 2)));
+    return Json(std::string(raw));
+  }
+  if (auto v = python_literal_eval(raw)) return *v;
+  return Json(std::string(raw));
+}
+
+Json type_argument_value(ArgumentTyping typing, const ToolSet& tools, std::string_view tool,
+                         std::string_view key, std::string_view raw) {
+  if (typing == ArgumentTyping::Glm45) {
+    auto arg_type = glm45_argument_type(tools, tool, key);
+    Json parsed = glm45_parse_argument(raw, arg_type);
+    if (arg_type && *arg_type == "string") {
+      if (parsed.is_string()) return parsed;
+      if (is_container(parsed)) return Json(python_json_dumps(parsed));
+      // str() of a scalar; only reachable through literal_eval, which the string path skips.
+      return Json(python_json_dumps(parsed));
+    }
+    return parsed;
+  }
+  auto arg_type = glm47_argument_type(tools, tool, key);
+  // Untyped values are parsed as if they were strings: JSON when it parses, else the raw text.
+  Json parsed = glm47_parse_argument(raw, arg_type ? arg_type : std::optional<std::string>("string"));
+  if (arg_type && *arg_type == "string") return parsed.is_string() ? parsed : Json(std::string(raw));
+  if (!arg_type) {
+    // A value whose JSON type the schema rejects stays the raw text when a string is admissible
+    // (e.g. enum ["7", 8] with "7").
+    auto allowed = glm47_argument_types(tools, tool, key, &parsed);
+    Json raw_json = Json(std::string(raw));
+    auto native = glm47_argument_types(tools, tool, key, &raw_json);
+    if (allowed && !allowed->count(python_json_type(parsed, true)) && native && native->count("string"))
+      return raw_json;
+  }
+  return parsed;
+}
+
+}  // namespace glm::parsers

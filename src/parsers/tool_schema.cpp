@@ -1,0 +1,269 @@
+#include "parsers/tool_schema.h"
+
+#include <algorithm>
+
+namespace glm::parsers {
+
+namespace {
+
+const Json* resolve_local_ref(const Json& root, const std::string& ref) {
+  if (ref == "#") return &root;
+  if (ref.rfind("#/", 0) != 0) return nullptr;
+  const Json* target = &root;
+  size_t start = 2;
+  while (start <= ref.size()) {
+    size_t slash = ref.find('/', start);
+    std::string part = ref.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    for (size_t p; (p = part.find("~1")) != std::string::npos;) part.replace(p, 2, "/");
+    for (size_t p; (p = part.find("~0")) != std::string::npos;) part.replace(p, 2, "~");
+    if (target->is_object()) {
+      auto it = target->find(part);
+      if (it == target->end()) return nullptr;
+      target = &*it;
+    } else if (target->is_array()) {
+      if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos) return nullptr;
+      size_t index = std::stoul(part);
+      if (index >= target->size()) return nullptr;
+      target = &(*target)[index];
+    } else {
+      return nullptr;
+    }
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  return target;
+}
+
+// The schema of `key` in a tool's parameters (glm45 path): direct property, else the first
+// combinator branch that declares it; a local $ref on the property is followed once.
+const Json* property_schema(const Json& parameters, std::string_view key, int depth = 0) {
+  if (!parameters.is_object() || depth > 8) return nullptr;
+  const Json* found = nullptr;
+  auto props = parameters.find("properties");
+  if (props != parameters.end() && props->is_object()) {
+    auto it = props->find(std::string(key));
+    if (it != props->end()) found = &*it;
+  }
+  if (!found) {
+    for (const char* keyword : {"anyOf", "oneOf", "allOf"}) {
+      auto branches = parameters.find(keyword);
+      if (branches == parameters.end() || !branches->is_array()) continue;
+      for (const auto& branch : *branches) {
+        const Json* b = &branch;
+        if (b->is_object() && b->contains("$ref") && (*b)["$ref"].is_string())
+          b = resolve_local_ref(parameters, (*b)["$ref"].get<std::string>());
+        if (b && (found = property_schema(*b, key, depth + 1))) break;
+      }
+      if (found) break;
+    }
+  }
+  if (found && found->is_object() && found->contains("$ref") && (*found)["$ref"].is_string()) {
+    if (const Json* target = resolve_local_ref(parameters, (*found)["$ref"].get<std::string>())) return target;
+  }
+  return found;
+}
+
+std::optional<std::string> infer_type(const Json& schema, int depth = 0) {
+  if (!schema.is_object() || depth > 32) return std::nullopt;
+  if (auto t = schema.find("type"); t != schema.end()) {
+    if (t->is_string()) return t->get<std::string>();
+    if (t->is_array() && !t->empty()) {
+      for (const auto& item : *t)
+        if (!(item.is_string() && item.get<std::string>() == "null")) {
+          if (item.is_string()) return item.get<std::string>();
+          return std::nullopt;  // Python would return a non-string type name; treat as unknown
+        }
+      return "string";
+    }
+  }
+  const Json* branches = nullptr;
+  if (auto a = schema.find("anyOf"); a != schema.end() && !(a->is_array() && a->empty())) branches = &*a;
+  else if (auto o = schema.find("oneOf"); o != schema.end()) branches = &*o;
+  if (schema.contains("anyOf") || schema.contains("oneOf")) {
+    std::vector<std::string> types;
+    if (branches && branches->is_array()) {
+      for (const auto& sub : *branches)
+        if (auto t = infer_type(sub, depth + 1); t && !t->empty()) types.push_back(*t);
+    }
+    if (!types.empty()) {
+      std::set<std::string> distinct(types.begin(), types.end());
+      if (distinct.size() == 1) return types[0];
+      if (distinct.size() == 2 && distinct.count("null"))
+        for (const auto& t : types) if (t != "null") return t;
+      if (distinct.count("string")) return "string";
+      return types[0];
+    }
+  }
+  if (auto e = schema.find("enum"); e != schema.end() && e->is_array()) {
+    if (e->empty()) return "string";
+    std::set<std::string> kinds;
+    for (const auto& v : *e) kinds.insert(python_json_type(v));
+    if (kinds.size() == 1) return *kinds.begin();
+    return "string";
+  }
+  if (auto a = schema.find("allOf"); a != schema.end() && a->is_array()) {
+    for (const auto& sub : *a)
+      if (auto t = infer_type(sub, depth + 1); t && !t->empty() && *t != "string") return t;
+    return "string";
+  }
+  if (schema.contains("properties")) return "object";
+  if (schema.contains("items")) return "array";
+  return std::nullopt;
+}
+
+// Python equality between two JSON values with glm47's type check first (1 == 1.0 but not True).
+bool json_equal(const Json& a, const Json& b) {
+  if (python_json_type(a, true) != python_json_type(b, true)) return false;
+  if (a.is_object() && !is_big_int(a)) {
+    if (a.size() != b.size()) return false;
+    for (auto it = a.begin(); it != a.end(); ++it) {
+      auto other = b.find(it.key());
+      if (other == b.end() || !json_equal(it.value(), *other)) return false;
+    }
+    return true;
+  }
+  if (a.is_array()) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i)
+      if (!json_equal(a[i], b[i])) return false;
+    return true;
+  }
+  if (a.is_number() && b.is_number()) return a.get<double>() == b.get<double>();
+  return a == b;
+}
+
+using TypeSet = std::set<std::string>;
+
+std::optional<TypeSet> argument_types(const Json& schema, const Json& root, const std::string* key,
+                                      std::vector<const Json*>& path, const Json* value) {
+  if (!schema.is_object() || std::find(path.begin(), path.end(), &schema) != path.end() || path.size() > 64)
+    return std::nullopt;
+  path.push_back(&schema);
+  std::vector<TypeSet> constraints;
+  if (auto ref = schema.find("$ref"); ref != schema.end() && ref->is_string()) {
+    if (const Json* target = resolve_local_ref(root, ref->get<std::string>()))
+      if (auto t = argument_types(*target, root, key, path, value)) constraints.push_back(*t);
+  }
+  if (key) {
+    auto props = schema.find("properties");
+    if (props != schema.end() && props->is_object()) {
+      auto field = props->find(*key);
+      if (field != props->end())
+        if (auto t = argument_types(*field, root, nullptr, path, value)) constraints.push_back(*t);
+    }
+  } else {
+    if (auto t = schema.find("type"); t != schema.end()) {
+      if (t->is_string()) {
+        TypeSet s{t->get<std::string>()};
+        if (*s.begin() == "number") s.insert("integer");
+        constraints.push_back(s);
+      } else if (t->is_array()) {
+        TypeSet s;
+        for (const auto& item : *t) if (item.is_string()) s.insert(item.get<std::string>());
+        if (s.count("number")) s.insert("integer");
+        constraints.push_back(s);
+      }
+    }
+    const Json* values = nullptr;
+    Json const_list;
+    if (auto c = schema.find("const"); c != schema.end()) {
+      const_list = Json::array({*c});
+      values = &const_list;
+    } else if (auto e = schema.find("enum"); e != schema.end() && e->is_array()) {
+      values = &*e;
+    }
+    if (values) {
+      TypeSet s;
+      for (const auto& allowed : *values)
+        if (!value || json_equal(*value, allowed)) s.insert(python_json_type(allowed, true));
+      constraints.push_back(s);
+    }
+  }
+  for (const char* keyword : {"anyOf", "oneOf"}) {
+    auto branches = schema.find(keyword);
+    if (branches == schema.end() || !branches->is_array()) continue;
+    std::vector<std::optional<TypeSet>> alternatives;
+    for (const auto& branch : *branches) alternatives.push_back(argument_types(branch, root, key, path, value));
+    bool all_known = !alternatives.empty() &&
+                     std::all_of(alternatives.begin(), alternatives.end(), [](const auto& t) { return t.has_value(); });
+    if (all_known) {
+      TypeSet u;
+      for (const auto& t : alternatives) u.insert(t->begin(), t->end());
+      constraints.push_back(u);
+    }
+  }
+  if (auto all = schema.find("allOf"); all != schema.end() && all->is_array()) {
+    for (const auto& branch : *all)
+      if (auto t = argument_types(branch, root, key, path, value)) constraints.push_back(*t);
+  }
+  path.pop_back();
+  if (constraints.empty()) return std::nullopt;
+  TypeSet result = constraints[0];
+  for (size_t i = 1; i < constraints.size(); ++i) {
+    TypeSet next;
+    std::set_intersection(result.begin(), result.end(), constraints[i].begin(), constraints[i].end(),
+                          std::inserter(next, next.begin()));
+    result = std::move(next);
+  }
+  return result;
+}
+
+void add_tool_entry(ToolSet& set, const Json& entry) {
+  if (!entry.is_object()) return;
+  const Json* fn = &entry;
+  if (auto f = entry.find("function"); f != entry.end() && f->is_object()) fn = &*f;
+  auto name = fn->find("name");
+  if (name == fn->end() || !name->is_string()) return;
+  ToolDefinition def;
+  def.name = name->get<std::string>();
+  if (auto p = fn->find("parameters"); p != fn->end()) def.parameters = *p;
+  set.add(std::move(def));
+}
+
+}  // namespace
+
+ToolSet ToolSet::from_openai_tools(const Json& tools) {
+  ToolSet set;
+  if (tools.is_array())
+    for (const auto& entry : tools) add_tool_entry(set, entry);
+  return set;
+}
+
+ToolSet ToolSet::from_openai_tools(const nlohmann::json& tools) {
+  return from_openai_tools(Json::parse(tools.dump()));
+}
+
+const ToolDefinition* ToolSet::find(std::string_view name) const {
+  for (const auto& t : tools_)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+std::optional<std::string> glm45_argument_type(const ToolSet& tools, std::string_view tool,
+                                               std::string_view key) {
+  const ToolDefinition* def = tools.find(tool);
+  if (!def) return std::nullopt;
+  const Json* prop = property_schema(def->parameters, key);
+  if (!prop) return std::nullopt;
+  return infer_type(*prop);
+}
+
+std::optional<std::set<std::string>> glm47_argument_types(const ToolSet& tools, std::string_view tool,
+                                                          std::string_view key, const Json* value) {
+  const ToolDefinition* def = tools.find(tool);
+  if (!def) return std::nullopt;
+  std::string k(key);
+  std::vector<const Json*> path;
+  return argument_types(def->parameters, def->parameters, &k, path, value);
+}
+
+std::optional<std::string> glm47_argument_type(const ToolSet& tools, std::string_view tool,
+                                               std::string_view key) {
+  auto types = glm47_argument_types(tools, tool, key);
+  if (!types) return std::nullopt;
+  if (*types == std::set<std::string>{"integer", "number"}) return "number";
+  if (types->size() == 1) return *types->begin();
+  return std::nullopt;
+}
+
+}  // namespace glm::parsers
