@@ -1,0 +1,95 @@
+#pragma once
+// Per-request token sampling over one logits row, with SGLang's semantics (layers/sampler.py,
+// sampling/penaltylib, sampling_params.py):
+//
+//   raw logits (vocab)
+//     -> penalties: frequency (-= f * count in output), presence (-= p if in output),
+//        min_new_tokens (stop/EOS ids -> -inf while len(output) < min_new_tokens),
+//        repetition (tokens in output: logit / r if > 0 else logit * r)
+//     -> custom logit processor (thinking budget, disallowed tokens, forced sequence)
+//     -> temperature == 0 (or top_k == 1): greedy argmax, ties to the lowest id,
+//        logprobs = log_softmax(logits)
+//        otherwise probs = softmax(logits / temperature); logprobs = log(probs) clamped to
+//        -FLT_MAX (SGLang reports them after temperature, before top-k/top-p);
+//        candidates = top_k, then top_p (keep while the mass before a token <= top_p), then
+//        min_p (p >= min_p * p_max); renormalise; draw with the request's RNG.
+//
+// Usage by the engine (one Sampler per running request, created when the request is admitted):
+//   Sampler s(config_from(req.sampling), vocab_size);
+//   s.set_logit_processor(resolve_logit_processor(req.sampling.custom_logit_processor), req.sampling.custom_params);
+//   each step: SampleResult r = s.sample(logits_row, prompt_ids, output_ids, want_logprob, top_n);
+// output_ids must be the request's generated tokens so far; the sampler counts them incrementally
+// (append-only; a shorter list than last time triggers a recount). Buffers are allocated once per
+// request; a step allocates nothing except the top-logprob list when asked for.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <random>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sampling/logit_processor.h"
+
+namespace glm::sampling {
+
+struct SamplingConfig {
+  float temperature = 1.0f;  // 0 -> greedy
+  float top_p = 1.0f;
+  int top_k = -1;            // <= 0 or >= vocab: off
+  float min_p = 0.0f;
+  float frequency_penalty = 0.0f;
+  float presence_penalty = 0.0f;
+  float repetition_penalty = 1.0f;
+  int min_new_tokens = 0;
+  std::vector<int32_t> stop_token_ids;  // EOS ids + request stop_token_ids, blocked before min_new_tokens
+  std::optional<uint64_t> seed;         // same seed + same logits -> same tokens
+};
+
+struct SampleResult {
+  int32_t token_id = 0;
+  float logprob = 0.0f;                                 // when requested
+  std::vector<std::pair<int32_t, float>> top_logprobs;  // best first, ties to the lower id
+};
+
+class Sampler {
+ public:
+  Sampler(SamplingConfig config, size_t vocab_size);
+
+  void set_logit_processor(std::shared_ptr<const LogitProcessor> processor, nlohmann::json custom_params);
+
+  // logits: one row of vocab_size floats; modified in place (penalties, processor).
+  SampleResult sample(std::span<float> logits, std::span<const int32_t> prompt_ids,
+                      std::span<const int32_t> output_ids, bool want_logprob = false, int top_logprobs = 0);
+
+  const SamplingConfig& config() const { return config_; }
+  bool is_greedy() const;
+
+ private:
+  void update_counts(std::span<const int32_t> output_ids);
+  void apply_penalties(std::span<float> logits, size_t output_len) const;
+  int32_t draw(size_t candidates, double mass);
+  void fill_top_logprobs(std::span<const float> logprobs_source, bool source_is_logits, float log_norm,
+                         int n, SampleResult& out);
+
+  SamplingConfig config_;
+  size_t vocab_size_;
+  std::shared_ptr<const LogitProcessor> processor_;
+  nlohmann::json custom_params_;
+  std::mt19937_64 rng_;
+
+  // Output-token counts for the penalties: counts_[id] and the distinct ids seen.
+  std::vector<int32_t> counts_;
+  std::vector<int32_t> seen_ids_;
+  size_t counted_ = 0;
+
+  std::vector<float> probs_;      // vocab_size scratch
+  std::vector<int32_t> order_;    // vocab_size scratch (candidate ids)
+};
+
+// Python-style uniform double in [0, 1) from 53 random bits.
+double uniform01(std::mt19937_64& rng);
+
+}  // namespace glm::sampling
