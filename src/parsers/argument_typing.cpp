@@ -41,6 +41,20 @@ bool wrapped_in_matching_quotes(std::string_view raw) {
   return raw.size() >= 2 && raw.front() == raw.back() && (raw.front() == '"' || raw.front() == '\'');
 }
 
+// Python's str() of a JSON scalar.
+std::string python_str(const Json& v) {
+  if (v.is_boolean()) return v.get<bool>() ? "True" : "False";
+  if (v.is_null()) return "None";
+  if (v.is_number_float()) {
+    std::string r = python_float_repr(v.get<double>());
+    if (r == "Infinity") return "inf";
+    if (r == "-Infinity") return "-inf";
+    if (r == "NaN") return "nan";
+    return r;
+  }
+  return python_json_dumps(v);  // ints and big ints print their digits
+}
+
 }  // namespace
 
 Json glm45_parse_argument(std::string_view raw, const std::optional<std::string>& arg_type) {
@@ -48,8 +62,6 @@ Json glm45_parse_argument(std::string_view raw, const std::optional<std::string>
   const bool is_string = arg_type && *arg_type == "string";
   auto finish = [&](Json parsed) -> Json {
     if (is_number && is_str(parsed)) parsed = convert_to_number(parsed.get<std::string>());
-    // A string parameter whose JSON is a bare scalar keeps the text the model wrote.
-    if (is_string && !is_str(parsed) && !is_container(parsed)) return Json(std::string(raw));
     return parsed;
   };
   if (auto v = python_json_loads(raw)) return finish(std::move(*v));
@@ -88,8 +100,7 @@ Json type_argument_value(ArgumentTyping typing, const ToolSet& tools, std::strin
     if (arg_type && *arg_type == "string") {
       if (parsed.is_string()) return parsed;
       if (is_container(parsed)) return Json(python_json_dumps(parsed));
-      // str() of a scalar; only reachable through literal_eval, which the string path skips.
-      return Json(python_json_dumps(parsed));
+      return Json(python_str(parsed));  // str(): "True", "None", "100000.0", "12345"
     }
     return parsed;
   }

@@ -92,8 +92,9 @@ ToolParseResult GlmToolParser::parse(std::string_view text) const {
       name = std::string(block.inner.substr(0, pos));
       body = block.inner.substr(pos + len);
     } else {
+      // Not stripped: SGLang matches the raw text against the tool names (streaming strips it).
       size_t key = block.inner.find(kArgKeyStart);
-      name = std::string(python_strip(block.inner.substr(0, key)));
+      name = std::string(block.inner.substr(0, key));
       body = key == npos ? std::string_view() : block.inner.substr(key);
     }
     if (!tools_.find(name) && !options_.forward_unknown_tools) continue;
@@ -254,6 +255,10 @@ void GlmToolParser::feed_char(char c, std::string& json_out) {
         // Values that JSON-decode or are quoted may not end up as their raw text: send them typed
         // and whole at </arg_value>. Anything else is the raw text and can stream as it arrives.
         bool may_decode = c == '"' || c == '\'' || c == '\\' || c == '{' || c == '[';
+        // glm45 turns JSON scalars into str(value) ("true" -> "True", "1e5" -> "100000.0").
+        if (dialect_ == Dialect::Glm45)
+          may_decode = may_decode || (c >= '0' && c <= '9') || c == '-' || c == 't' || c == 'f' || c == 'n' ||
+                       c == 'N' || c == 'I';
         value_mode_ = may_decode ? ValueMode::Buffered : ValueMode::StreamString;
       }
       return;

@@ -1,6 +1,8 @@
 #include "parsers/python_literal.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 #include <limits>
 #include <string>
 
@@ -140,9 +142,19 @@ class LiteralReader {
     return std::nullopt;
   }
 
+  // Python dict identity of a key: True == 1 == 1.0 hash alike; the first key object is kept.
+  static std::string key_identity(const Json& key) {
+    if (key.is_string()) return "s" + key.get<std::string>();
+    if (key.is_boolean()) return "n" + std::to_string(key.get<bool>() ? 1.0 : 0.0);
+    if (key.is_number()) return "n" + std::to_string(key.get<double>());
+    if (is_big_int(key)) return "b" + python_json_dumps(key);
+    return "z";
+  }
+
   std::optional<Json> parse_dict(int depth) {
     ++pos_;
     Json obj = Json::object();
+    std::vector<std::pair<std::string, std::string>> identities;  // identity -> JSON key text
     if (accept('}')) return obj;
     while (true) {
       auto key = parse_expr(depth + 1);
@@ -152,6 +164,13 @@ class LiteralReader {
       if (!value) return std::nullopt;
       auto k = key_text(*key);
       if (!k) return std::nullopt;
+      const std::string identity = key_identity(*key);
+      auto same = std::find_if(identities.begin(), identities.end(), [&](const auto& e) { return e.first == identity; });
+      if (same != identities.end()) {
+        k = same->second;
+      } else {
+        identities.emplace_back(identity, *k);
+      }
       obj[*k] = std::move(*value);
       if (accept(',')) {
         if (accept('}')) return obj;

@@ -34,33 +34,34 @@ const Json* resolve_local_ref(const Json& root, const std::string& ref) {
   return target;
 }
 
-// The schema of `key` in a tool's parameters (glm45 path): direct property, else the first
-// combinator branch that declares it; a local $ref on the property is followed once.
-const Json* property_schema(const Json& parameters, std::string_view key, int depth = 0) {
-  if (!parameters.is_object() || depth > 8) return nullptr;
-  const Json* found = nullptr;
-  auto props = parameters.find("properties");
-  if (props != parameters.end() && props->is_object()) {
+// utils.get_schema_properties (glm45 path): the top-level `properties`, or, when the schema declares
+// none, the properties of its anyOf/oneOf/allOf branches (first declaration wins). No $ref resolution.
+void collect_properties(const Json& schema, Json& merged, int depth) {
+  if (!schema.is_object() || depth > 16) return;
+  if (auto props = schema.find("properties"); props != schema.end() && props->is_object()) {
+    for (auto it = props->begin(); it != props->end(); ++it)
+      if (!merged.contains(it.key())) merged[it.key()] = it.value();
+    return;
+  }
+  for (const char* keyword : {"anyOf", "oneOf", "allOf"}) {
+    auto branches = schema.find(keyword);
+    if (branches == schema.end() || !branches->is_array()) continue;
+    for (const auto& branch : *branches) collect_properties(branch, merged, depth + 1);
+  }
+}
+
+std::optional<Json> property_schema(const Json& parameters, std::string_view key) {
+  if (!parameters.is_object()) return std::nullopt;
+  if (auto props = parameters.find("properties"); props != parameters.end() && props->is_object()) {
     auto it = props->find(std::string(key));
-    if (it != props->end()) found = &*it;
+    if (it == props->end()) return std::nullopt;
+    return *it;
   }
-  if (!found) {
-    for (const char* keyword : {"anyOf", "oneOf", "allOf"}) {
-      auto branches = parameters.find(keyword);
-      if (branches == parameters.end() || !branches->is_array()) continue;
-      for (const auto& branch : *branches) {
-        const Json* b = &branch;
-        if (b->is_object() && b->contains("$ref") && (*b)["$ref"].is_string())
-          b = resolve_local_ref(parameters, (*b)["$ref"].get<std::string>());
-        if (b && (found = property_schema(*b, key, depth + 1))) break;
-      }
-      if (found) break;
-    }
-  }
-  if (found && found->is_object() && found->contains("$ref") && (*found)["$ref"].is_string()) {
-    if (const Json* target = resolve_local_ref(parameters, (*found)["$ref"].get<std::string>())) return target;
-  }
-  return found;
+  Json merged = Json::object();
+  collect_properties(parameters, merged, 0);
+  auto it = merged.find(std::string(key));
+  if (it == merged.end()) return std::nullopt;
+  return *it;
 }
 
 std::optional<std::string> infer_type(const Json& schema, int depth = 0) {
@@ -243,7 +244,7 @@ std::optional<std::string> glm45_argument_type(const ToolSet& tools, std::string
                                                std::string_view key) {
   const ToolDefinition* def = tools.find(tool);
   if (!def) return std::nullopt;
-  const Json* prop = property_schema(def->parameters, key);
+  auto prop = property_schema(def->parameters, key);
   if (!prop) return std::nullopt;
   return infer_type(*prop);
 }

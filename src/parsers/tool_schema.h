@@ -33,8 +33,8 @@ class ToolSet {
 };
 
 // glm45 (glm4_moe_detector.get_argument_type + utils.infer_type_from_json_schema): the property's
-// schema (direct `properties`, else the first anyOf/oneOf/allOf branch declaring it, local $ref
-// resolved) reduced to one type name: `type` (first non-null of a list), anyOf/oneOf (common type,
+// schema (top-level `properties`, else the first anyOf/oneOf/allOf branch declaring it; $ref is not
+// followed, as in SGLang 0.5.23) reduced to one type name: `type` (first non-null of a list), anyOf/oneOf (common type,
 // optional-of-T -> T, mixed -> "string" if present else the first), enum (uniform value type, else
 // "string"), allOf (first non-string), `properties` -> "object", `items` -> "array".
 // nullopt for an unknown tool or key.
