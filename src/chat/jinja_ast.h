@@ -34,14 +34,22 @@ enum class ExprKind : uint8_t {
   Conditional,  // args = then, cond, else (else may be nullptr -> Undefined)
 };
 
+// Operators, resolved at parse time so evaluation never compares operator strings.
+enum class Op : uint8_t {
+  None, And, Or, Add, Sub, Mul, Div, FloorDiv, Mod, Pow, Concat,  // Binary
+  Eq, Ne, Lt, Le, Gt, Ge, In, NotIn,                               // Compare
+  Not, Neg, Pos,                                                   // Unary
+};
+
 struct Expr {
   ExprKind kind;
+  Op op = Op::None;  // Binary / Unary
   int line = 0;
   std::string name;
   Value literal;
   std::vector<ExprPtr> args;
   std::vector<std::pair<std::string, ExprPtr>> kwargs;
-  std::vector<std::string> ops;
+  std::vector<Op> compare_ops;
   bool negated = false;
 };
 

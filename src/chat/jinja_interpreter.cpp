@@ -72,7 +72,7 @@ bool value_in(const Value& needle, const Value& haystack) {
 // ---- scopes ------------------------------------------------------------------------------------
 
 Value Interpreter::lookup(const std::string& name) const {
-  for (size_t i = frames_.size(); i-- > 0;) {
+  for (size_t i = top_; i-- > 0;) {
     for (const auto& [k, v] : frames_[i].vars)
       if (k == name) return v;
     if (frames_[i].barrier && i > 1) i = 2;  // continue with the top-level frame (index 1)
@@ -82,7 +82,7 @@ Value Interpreter::lookup(const std::string& name) const {
 }
 
 void Interpreter::assign(const std::string& name, Value v) {
-  auto& vars = frames_.back().vars;
+  auto& vars = current().vars;
   for (auto& [k, existing] : vars) {
     if (k == name) {
       existing = std::move(v);
@@ -92,6 +92,15 @@ void Interpreter::assign(const std::string& name, Value v) {
   vars.emplace_back(name, std::move(v));
 }
 
+void Interpreter::push_frame(bool barrier) {
+  if (top_ == frames_.size()) frames_.emplace_back();
+  Frame& f = frames_[top_++];
+  f.vars.clear();  // keeps its capacity: no allocation per loop iteration once warm
+  f.barrier = barrier;
+}
+
+void Interpreter::pop_frame() { frames_[--top_].vars.clear(); }
+
 void Interpreter::check_output(const std::string& out) const {
   if (out.size() > limits_.max_output_bytes)
     template_fail("rendered output exceeds {} bytes", limits_.max_output_bytes);
@@ -100,9 +109,10 @@ void Interpreter::check_output(const std::string& out) const {
 // ---- entry -------------------------------------------------------------------------------------
 
 std::string Interpreter::render(const Body& body, std::vector<std::pair<std::string, Value>> vars) {
-  frames_.clear();
-  frames_.push_back(Frame{});                   // 0: reserved (globals are resolved by builtin_global)
-  frames_.push_back(Frame{std::move(vars), false});  // 1: render variables and top-level sets
+  top_ = 0;
+  push_frame(false);  // 0: reserved (globals are resolved by builtin_global)
+  push_frame(false);  // 1: render variables and top-level sets
+  current().vars = std::move(vars);
   call_depth_ = 0;
   std::string out;
   exec_body(body, out);
@@ -155,9 +165,9 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, std::string& out) {
       }
       case StmtKind::FilterBlock: {
         std::string inner;
-        frames_.push_back(Frame{});
+        push_frame(false);
         Flow f = exec_body(s.body, inner);
-        frames_.pop_back();
+        pop_frame();
         // Apply the chain innermost-first: the chain's deepest Filter has args[0] == nullptr.
         std::vector<const Expr*> chain;
         for (const Expr* f2 = s.filter.get(); f2; f2 = f2->args[0].get()) chain.push_back(f2);
@@ -170,11 +180,12 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, std::string& out) {
       case StmtKind::Break: return Flow::Break;
       case StmtKind::Continue: return Flow::Continue;
       case StmtKind::Scope: {
-        Frame frame;
-        for (const auto& [name, expr] : s.with_assignments) frame.vars.emplace_back(name, eval(*expr));
-        frames_.push_back(std::move(frame));
+        std::vector<std::pair<std::string, Value>> assigned;
+        for (const auto& [name, expr] : s.with_assignments) assigned.emplace_back(name, eval(*expr));
+        push_frame(false);
+        current().vars = std::move(assigned);
         Flow f = exec_body(s.body, out);
-        frames_.pop_back();
+        pop_frame();
         return f;
       }
     }
@@ -200,18 +211,18 @@ void Interpreter::exec_for(const Stmt& s, std::string& out) {
   if (s.filter) {  // `for x in xs if cond`: filtered before loop.length is known
     std::vector<Value> kept;
     for (auto& item : items) {
-      frames_.push_back(Frame{});
-      bind_targets(frames_.back(), item);
+      push_frame(false);
+      bind_targets(current(), item);
       bool keep = eval(*s.filter).truthy();
-      frames_.pop_back();
+      pop_frame();
       if (keep) kept.push_back(std::move(item));
     }
     items = std::move(kept);
   }
   if (items.empty()) {
-    frames_.push_back(Frame{});
+    push_frame(false);
     exec_body(s.else_body, out);
-    frames_.pop_back();
+    pop_frame();
     return;
   }
   const int64_t n = static_cast<int64_t>(items.size());
@@ -221,6 +232,11 @@ void Interpreter::exec_for(const Stmt& s, std::string& out) {
                           "nextitem", "depth", "depth0", "cycle"})
     lv.emplace_back(key, Value());
   lv[6].second = Value(n);
+  auto cycle_index = std::make_shared<int64_t>(0);
+  lv[11].second = Value::function("cycle", [cycle_index](Interpreter&, const CallArgs& args) -> Value {
+    if (args.positional.empty()) template_fail("TypeError: no items for cycling given");
+    return args.positional[static_cast<size_t>(*cycle_index) % args.positional.size()];
+  });
   lv[9].second = Value(1);
   lv[10].second = Value(0);
   for (int64_t i = 0; i < n; ++i) {
@@ -232,15 +248,12 @@ void Interpreter::exec_for(const Stmt& s, std::string& out) {
     lv[5].second = Value(i == n - 1);
     lv[7].second = i > 0 ? items[i - 1] : Value::undefined("there is no previous item");
     lv[8].second = i + 1 < n ? items[i + 1] : Value::undefined("there is no next item");
-    lv[11].second = Value::function("cycle", [i](Interpreter&, const CallArgs& args) -> Value {
-      if (args.positional.empty()) template_fail("TypeError: no items for cycling given");
-      return args.positional[static_cast<size_t>(i) % args.positional.size()];
-    });
-    frames_.push_back(Frame{});
-    frames_.back().vars.emplace_back("loop", loop);
-    bind_targets(frames_.back(), items[i]);
+    *cycle_index = i;
+    push_frame(false);
+    current().vars.emplace_back("loop", loop);
+    bind_targets(current(), items[i]);
     Flow f = exec_body(s.body, out);
-    frames_.pop_back();
+    pop_frame();
     if (f == Flow::Break) break;
   }
 }
@@ -249,9 +262,9 @@ void Interpreter::exec_set(const Stmt& s, std::string& out) {
   Value v;
   if (s.kind == StmtKind::SetBlock) {
     std::string inner;
-    frames_.push_back(Frame{});
+    push_frame(false);
     exec_body(s.body, inner);
-    frames_.pop_back();
+    pop_frame();
     v = Value(std::move(inner));
     std::vector<const Expr*> chain;
     for (const Expr* f = s.filter.get(); f; f = f->args[0].get()) chain.push_back(f);
@@ -291,12 +304,12 @@ Value Interpreter::call_macro(const Stmt& macro, const CallArgs& args, const Val
     --call_depth_;
     template_fail("maximum macro recursion depth ({}) exceeded", limits_.max_call_depth);
   }
-  Frame frame;
-  frame.barrier = true;
-  if (args.positional.size() > macro.params.size())
+  if (args.positional.size() > macro.params.size()) {
+    --call_depth_;
     template_fail("macro '{}' takes not more than {} argument(s)", macro.name, macro.params.size());
+  }
   // Defaults are evaluated in the macro's own frame so later defaults can refer to earlier params.
-  frames_.push_back(std::move(frame));
+  push_frame(true);
   try {
     for (size_t i = 0; i < macro.params.size(); ++i) {
       const auto& p = macro.params[i];
@@ -304,25 +317,25 @@ Value Interpreter::call_macro(const Stmt& macro, const CallArgs& args, const Val
       Value v = given ? *given
                 : p.default_value ? eval(*p.default_value)
                                   : Value::undefined(fmt::format("parameter '{}' was not provided", p.name));
-      frames_.back().vars.emplace_back(p.name, std::move(v));
+      current().vars.emplace_back(p.name, std::move(v));
     }
     for (const auto& [k, v] : args.keyword) {
       bool known = false;
       for (const auto& p : macro.params) known |= p.name == k;
       if (k == "caller") {
-        frames_.back().vars.emplace_back(k, v);
+        current().vars.emplace_back(k, v);
       } else if (!known) {
         template_fail("macro '{}' was invoked with unknown keyword argument '{}'", macro.name, k);
       }
     }
-    if (caller) frames_.back().vars.emplace_back("caller", *caller);
+    if (caller) current().vars.emplace_back("caller", *caller);
     std::string out;
     exec_body(macro.body, out);
-    frames_.pop_back();
+    pop_frame();
     --call_depth_;
     return Value(std::move(out));
   } catch (...) {
-    frames_.pop_back();
+    pop_frame();
     --call_depth_;
     throw;
   }
@@ -468,18 +481,19 @@ Value Interpreter::eval_call(const Expr& e) {
 
 Value Interpreter::eval_compare(const Expr& e) {
   Value left = eval(*e.args[0]);
-  for (size_t i = 0; i < e.ops.size(); ++i) {
+  for (size_t i = 0; i < e.compare_ops.size(); ++i) {
     Value right = eval(*e.args[i + 1]);
-    const std::string& op = e.ops[i];
-    bool ok;
-    if (op == "==") ok = values_equal(left, right);
-    else if (op == "!=") ok = !values_equal(left, right);
-    else if (op == "<") ok = value_less(left, right);
-    else if (op == ">") ok = value_less(right, left);
-    else if (op == "<=") ok = !value_less(right, left);
-    else if (op == ">=") ok = !value_less(left, right);
-    else if (op == "in") ok = value_in(left, right);
-    else ok = !value_in(left, right);
+    bool ok = false;
+    switch (e.compare_ops[i]) {
+      case Op::Eq: ok = values_equal(left, right); break;
+      case Op::Ne: ok = !values_equal(left, right); break;
+      case Op::Lt: ok = value_less(left, right); break;
+      case Op::Gt: ok = value_less(right, left); break;
+      case Op::Le: ok = !value_less(right, left); break;
+      case Op::Ge: ok = !value_less(left, right); break;
+      case Op::In: ok = value_in(left, right); break;
+      default: ok = !value_in(left, right); break;
+    }
     if (!ok) return Value(false);
     left = std::move(right);
   }
@@ -487,18 +501,19 @@ Value Interpreter::eval_compare(const Expr& e) {
 }
 
 Value Interpreter::eval_binary(const Expr& e) {
-  const std::string& op = e.name;
-  if (op == "and") {
+  const Op op = e.op;
+  const char* op_text = e.name.c_str();
+  if (op == Op::And) {
     Value l = eval(*e.args[0]);
     return l.truthy() ? eval(*e.args[1]) : l;
   }
-  if (op == "or") {
+  if (op == Op::Or) {
     Value l = eval(*e.args[0]);
     return l.truthy() ? l : eval(*e.args[1]);
   }
   Value a = eval(*e.args[0]);
   Value b = eval(*e.args[1]);
-  if (op == "~") {
+  if (op == Op::Concat) {
     std::string s = to_py_str(a);
     append_py_str(s, b);
     if (s.size() > limits_.max_output_bytes) template_fail("string exceeds the output limit");
@@ -508,7 +523,7 @@ Value Interpreter::eval_binary(const Expr& e) {
   if (b.is_undefined()) undefined_error(b);
   const bool ints = (a.is_int() || a.is_bool()) && (b.is_int() || b.is_bool());
   const bool nums = a.is_number() && b.is_number();
-  if (op == "+") {
+  if (op == Op::Add) {
     if (ints) return Value(a.as_int() + b.as_int());
     if (nums) return Value(a.as_double() + b.as_double());
     if (a.is_string() && b.is_string()) {
@@ -525,37 +540,37 @@ Value Interpreter::eval_binary(const Expr& e) {
       template_fail("TypeError: can only concatenate str (not \"{}\") to str", a.is_string() ? b.type_name() : a.type_name());
     unsupported_operand("+", a, b);
   }
-  if (op == "-") {
+  if (op == Op::Sub) {
     if (ints) return Value(a.as_int() - b.as_int());
     if (nums) return Value(a.as_double() - b.as_double());
     unsupported_operand("-", a, b);
   }
-  if (op == "*") {
+  if (op == Op::Mul) {
     if (ints) return Value(a.as_int() * b.as_int());
     if (nums) return Value(a.as_double() * b.as_double());
     if ((a.is_string() || a.is_list()) && (b.is_int() || b.is_bool())) return repeat(a, b.as_int(), limits_.max_output_bytes);
     if ((b.is_string() || b.is_list()) && (a.is_int() || a.is_bool())) return repeat(b, a.as_int(), limits_.max_output_bytes);
     unsupported_operand("*", a, b);
   }
-  if (op == "/") {
+  if (op == Op::Div) {
     if (!nums) unsupported_operand("/", a, b);
     if (b.as_double() == 0.0) template_fail("ZeroDivisionError: division by zero");
     return Value(a.as_double() / b.as_double());
   }
-  if (op == "//") {
+  if (op == Op::FloorDiv) {
     if (!nums) unsupported_operand("//", a, b);
     if (b.as_double() == 0.0) template_fail("ZeroDivisionError: integer division or modulo by zero");
     if (ints) return Value(floor_div(a.as_int(), b.as_int()));
     return Value(std::floor(a.as_double() / b.as_double()));
   }
-  if (op == "%") {
+  if (op == Op::Mod) {
     if (a.is_string()) return Value(py_percent_format(a.as_string(), b));
     if (!nums) unsupported_operand("%", a, b);
     if (b.as_double() == 0.0) template_fail("ZeroDivisionError: integer division or modulo by zero");
     if (ints) return Value(floor_mod(a.as_int(), b.as_int()));
     return Value(float_mod(a.as_double(), b.as_double()));
   }
-  if (op == "**") {
+  if (op == Op::Pow) {
     if (!nums) unsupported_operand("**", a, b);
     if (ints && b.as_int() >= 0) {
       int64_t r = 1, base = a.as_int();
@@ -564,7 +579,7 @@ Value Interpreter::eval_binary(const Expr& e) {
     }
     return Value(std::pow(a.as_double(), b.as_double()));
   }
-  template_fail("unknown operator '{}'", op);
+  template_fail("unknown operator '{}'", op_text);
 }
 
 Value Interpreter::eval(const Expr& e) {
@@ -606,9 +621,9 @@ Value Interpreter::eval(const Expr& e) {
     }
     case ExprKind::Unary: {
       Value v = eval(*e.args[0]);
-      if (e.name == "not") return Value(!v.truthy());
+      if (e.op == Op::Not) return Value(!v.truthy());
       if (v.is_undefined()) undefined_error(v);
-      if (e.name == "-") {
+      if (e.op == Op::Neg) {
         if (v.is_int() || v.is_bool()) return Value(-v.as_int());
         if (v.is_float()) return Value(-v.as_double());
         template_fail("TypeError: bad operand type for unary -: '{}'", v.type_name());

@@ -54,12 +54,16 @@ class Interpreter {
   Value make_macro(const Stmt& s);
   Value call_macro(const Stmt& macro, const CallArgs& args, const Value* caller);
 
+  void push_frame(bool barrier);
+  void pop_frame();
+  Frame& current() { return frames_[top_ - 1]; }
   Value lookup(const std::string& name) const;
   void assign(const std::string& name, Value v);
   void check_output(const std::string& out) const;
 
   RenderLimits limits_;
-  std::vector<Frame> frames_;
+  std::vector<Frame> frames_;  // frames_[0, top_) are live; the rest keep their capacity for reuse
+  size_t top_ = 0;
   int call_depth_ = 0;
 };
 

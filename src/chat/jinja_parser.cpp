@@ -334,9 +334,32 @@ class Parser {
     return e;
   }
 
+  static Op binary_op(const std::string& op) {
+    if (op == "and") return Op::And;
+    if (op == "or") return Op::Or;
+    if (op == "+") return Op::Add;
+    if (op == "-") return Op::Sub;
+    if (op == "*") return Op::Mul;
+    if (op == "/") return Op::Div;
+    if (op == "//") return Op::FloorDiv;
+    if (op == "%") return Op::Mod;
+    if (op == "**") return Op::Pow;
+    return Op::Concat;  // "~"
+  }
+
+  static Op compare_op(const std::string& op) {
+    if (op == "==") return Op::Eq;
+    if (op == "!=") return Op::Ne;
+    if (op == "<") return Op::Lt;
+    if (op == "<=") return Op::Le;
+    if (op == ">") return Op::Gt;
+    return Op::Ge;
+  }
+
   ExprPtr binary(const std::string& op, ExprPtr l, ExprPtr r, int line) {
     auto e = make(ExprKind::Binary, line);
     e->name = op;
+    e->op = binary_op(op);
     e->args.push_back(std::move(l));
     e->args.push_back(std::move(r));
     return e;
@@ -365,6 +388,7 @@ class Parser {
       DepthGuard guard(*this);
       auto e = make(ExprKind::Unary, next().line);
       e->name = "not";
+      e->op = Op::Not;
       e->args.push_back(parse_not());
       return e;
     }
@@ -380,20 +404,20 @@ class Parser {
       const Token& t = peek();
       if (t.type == TokenType::Operator &&
           (t.value == "==" || t.value == "!=" || t.value == "<" || t.value == "<=" || t.value == ">" || t.value == ">=")) {
-        e->ops.push_back(next().value);
+        e->compare_ops.push_back(compare_op(next().value));
       } else if (is_name("in")) {
         next();
-        e->ops.push_back("in");
+        e->compare_ops.push_back(Op::In);
       } else if (is_name("not") && is_name("in", 1)) {
         next();
         next();
-        e->ops.push_back("notin");
+        e->compare_ops.push_back(Op::NotIn);
       } else {
         break;
       }
       e->args.push_back(parse_math1());
     }
-    if (e->ops.empty()) return std::move(e->args[0]);
+    if (e->compare_ops.empty()) return std::move(e->args[0]);
     return e;
   }
 
@@ -440,6 +464,7 @@ class Parser {
       const Token& t = next();
       e = make(ExprKind::Unary, t.line);
       e->name = t.value;
+      e->op = t.value == "-" ? Op::Neg : Op::Pos;
       e->args.push_back(parse_unary(false));
     } else {
       e = parse_primary();

@@ -34,8 +34,13 @@ const Value* CallArgs::get(size_t index, std::string_view name) const {
 
 Value Value::undefined(std::string hint) {
   Value v;
-  v.str_ = std::move(hint);
+  if (!hint.empty()) v.ptr_ = std::make_shared<std::string>(std::move(hint));
   return v;
+}
+
+const std::string& Value::undefined_hint() const {
+  static const std::string kNone;
+  return ptr_ ? *static_cast<const std::string*>(ptr_.get()) : kNone;
 }
 
 Value Value::none() {
@@ -91,16 +96,16 @@ nlohmann::ordered_json Value::to_json() const {
     case Kind::Bool: return as_bool();
     case Kind::Int: return int_;
     case Kind::Float: return float_;
-    case Kind::String: return str_;
+    case Kind::String: return as_string();
     case Kind::List: {
       auto j = nlohmann::ordered_json::array();
-      for (const auto& e : list_->items) j.push_back(e.to_json());
+      for (const auto& e : as_list().items) j.push_back(e.to_json());
       return j;
     }
     case Kind::Dict:
     case Kind::Namespace: {
       auto j = nlohmann::ordered_json::object();
-      for (const auto& [k, e] : dict_->items) j[k] = e.to_json();
+      for (const auto& [k, e] : as_dict().items) j[k] = e.to_json();
       return j;
     }
     default: template_fail("Object of type {} is not JSON serializable", type_name());
@@ -114,9 +119,9 @@ bool Value::truthy() const {
     case Kind::Bool:
     case Kind::Int: return int_ != 0;
     case Kind::Float: return float_ != 0.0;
-    case Kind::String: return !str_.empty();
-    case Kind::List: return !list_->items.empty();
-    case Kind::Dict: return !dict_->items.empty();
+    case Kind::String: return !as_string().empty();
+    case Kind::List: return !as_list().items.empty();
+    case Kind::Dict: return !as_dict().items.empty();
     case Kind::Namespace:
     case Kind::Callable: return true;
   }
@@ -131,7 +136,7 @@ const char* Value::type_name() const {
     case Kind::Int: return "int";
     case Kind::Float: return "float";
     case Kind::String: return "str";
-    case Kind::List: return list_->is_tuple ? "tuple" : "list";
+    case Kind::List: return as_list().is_tuple ? "tuple" : "list";
     case Kind::Dict: return "dict";
     case Kind::Namespace: return "Namespace";
     case Kind::Callable: return "function";

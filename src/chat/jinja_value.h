@@ -58,13 +58,13 @@ class Value {
   Value(int v) : kind_(Kind::Int), int_(v) {}
   Value(int64_t v) : kind_(Kind::Int), int_(v) {}
   Value(double v) : kind_(Kind::Float), float_(v) {}
-  Value(std::string s) : kind_(Kind::String), str_(std::move(s)) {}
-  Value(std::string_view s) : kind_(Kind::String), str_(s) {}
-  Value(const char* s) : kind_(Kind::String), str_(s) {}
-  Value(std::shared_ptr<ValueList> l) : kind_(Kind::List), list_(std::move(l)) {}
+  Value(std::string s) : kind_(Kind::String), ptr_(std::make_shared<std::string>(std::move(s))) {}
+  Value(std::string_view s) : Value(std::string(s)) {}
+  Value(const char* s) : Value(std::string(s)) {}
+  Value(std::shared_ptr<ValueList> l) : kind_(Kind::List), ptr_(std::move(l)) {}
   Value(std::shared_ptr<ValueDict> d, bool is_namespace = false)
-      : kind_(is_namespace ? Kind::Namespace : Kind::Dict), dict_(std::move(d)) {}
-  Value(std::shared_ptr<Callable> c) : kind_(Kind::Callable), callable_(std::move(c)) {}
+      : kind_(is_namespace ? Kind::Namespace : Kind::Dict), ptr_(std::move(d)) {}
+  Value(std::shared_ptr<Callable> c) : kind_(Kind::Callable), ptr_(std::move(c)) {}
 
   static Value list(std::vector<Value> items = {}, bool is_tuple = false);
   static Value dict();
@@ -87,24 +87,25 @@ class Value {
   bool as_bool() const { return int_ != 0; }
   int64_t as_int() const { return int_; }  // Int and Bool
   double as_double() const { return kind_ == Kind::Float ? float_ : static_cast<double>(int_); }
-  const std::string& as_string() const { return str_; }
-  ValueList& as_list() const { return *list_; }
-  ValueDict& as_dict() const { return *dict_; }  // Dict and Namespace
-  const Callable& as_callable() const { return *callable_; }
-  const std::string& undefined_hint() const { return str_; }
+  const std::string& as_string() const { return *static_cast<const std::string*>(ptr_.get()); }
+  ValueList& as_list() const { return *static_cast<ValueList*>(ptr_.get()); }
+  ValueDict& as_dict() const { return *static_cast<ValueDict*>(ptr_.get()); }  // Dict and Namespace
+  const Callable& as_callable() const { return *static_cast<const Callable*>(ptr_.get()); }
+  const std::string& undefined_hint() const;
 
   bool truthy() const;
   const char* type_name() const;  // Python's type name: 'str', 'int', 'dict', ...
   nlohmann::ordered_json to_json() const;  // for tests and debugging; errors on Undefined/callables
 
  private:
+  // 24 bytes: the payload is either inline (bool/int/float) or one shared immutable-or-container
+  // object (string, list, dict, namespace, callable, Undefined hint), so copies never deep-copy.
   Kind kind_ = Kind::Undefined;
-  int64_t int_ = 0;
-  double float_ = 0.0;
-  std::string str_;  // String payload, or the Undefined hint
-  std::shared_ptr<ValueList> list_;
-  std::shared_ptr<ValueDict> dict_;
-  std::shared_ptr<Callable> callable_;
+  union {
+    int64_t int_ = 0;
+    double float_;
+  };
+  std::shared_ptr<void> ptr_;
 };
 
 // Python `==` (1 == 1.0 == True; containers compare element-wise; Undefined == Undefined).
