@@ -334,11 +334,14 @@ void ChatStreamWriter::on_event(const IndexedOutput& ev, std::string& out) {
       }
     }
     if (c.tools) {
-      std::string held = c.tools->flush();
+      std::string held;
+      std::vector<ToolCallDelta> calls;
+      c.tools->finish(held, calls);
       if (!held.empty()) out += sse_event(chunk(ev.index, Json{{"content", held}}));
-      auto [tool_index, missing] = c.tools->unstreamed_arguments();
-      if (!missing.empty()) {
-        Json call = tool_call_json("", tool_index, nullptr, missing);
+      for (const auto& d : calls) {
+        c.has_tool_calls = true;
+        std::string id = d.name ? new_request_id("call_").substr(0, 29) : "";
+        Json call = tool_call_json(id, d.tool_index, d.name ? Json(*d.name) : Json(nullptr), d.arguments);
         out += sse_event(chunk(ev.index, Json{{"tool_calls", Json::array({call})}}));
       }
     }

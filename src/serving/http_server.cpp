@@ -127,10 +127,11 @@ void HttpServer::set_ready(ServingContext ctx) {
 }
 
 void HttpServer::start() {
-  if (!http_->bind_to_port(args_.host, args_.port))
+  // Port 0 (tests only: the flag requires 1..65535) picks a free port.
+  port_ = args_.port == 0 ? http_->bind_to_any_port(args_.host) : (http_->bind_to_port(args_.host, args_.port) ? args_.port : -1);
+  if (port_ <= 0)
     fail(ErrorKind::InvalidArgument, "cannot listen on {}:{} (address in use or not available)", args_.host,
          args_.port);
-  port_ = args_.port;
   listener_ = std::thread([this] { http_->listen_after_bind(); });
   spdlog::info("listening on http://{}:{}", args_.host, port_);
 }

@@ -49,11 +49,9 @@ class ToolCallStream {
  public:
   virtual ~ToolCallStream() = default;
   virtual void feed(std::string_view chunk, std::string& normal_text, std::vector<ToolCallDelta>& calls) = 0;
-  // At end of stream: argument text of the last call not yet streamed (serving_chat.py
-  // _check_for_unstreamed_tool_args), with its tool index; empty when nothing is missing.
-  virtual std::pair<int, std::string> unstreamed_arguments() = 0;
-  // Text still held back because it might start a tag (emitted as content at the end).
-  virtual std::string flush() = 0;
+  // End of stream: text still held back (it might have started a tag) and the argument text of
+  // the last call not yet streamed (serving_chat.py _check_for_unstreamed_tool_args).
+  virtual void finish(std::string& normal_text, std::vector<ToolCallDelta>& calls) = 0;
 };
 
 class TextBackend {

@@ -1,0 +1,95 @@
+#include "serving/glm_text_backend.h"
+
+#include "chat/chat_template.h"
+#include "chat/openai_template_inputs.h"
+#include "core/error.h"
+#include "parsers/tool_call_parser.h"
+
+namespace glm::serving {
+namespace {
+
+class GlmToolCallStream : public ToolCallStream {
+ public:
+  explicit GlmToolCallStream(std::unique_ptr<parsers::ToolCallParser> p) : parser_(std::move(p)) {}
+  void feed(std::string_view chunk, std::string& normal, std::vector<ToolCallDelta>& calls) override {
+    append(parser_->push(chunk), normal, calls);
+  }
+  void finish(std::string& normal, std::vector<ToolCallDelta>& calls) override {
+    append(parser_->finish(), normal, calls);
+  }
+
+ private:
+  static void append(const parsers::ToolStreamDelta& d, std::string& normal, std::vector<ToolCallDelta>& calls) {
+    normal += d.normal_text;
+    for (const auto& c : d.calls) calls.push_back({c.index, c.name, c.arguments});
+  }
+  std::unique_ptr<parsers::ToolCallParser> parser_;
+};
+
+class GlmTextBackend : public TextBackend {
+ public:
+  explicit GlmTextBackend(const ServerArgs& args)
+      : template_(args.chat_template.empty() ? ChatTemplate::from_model_dir(args.model_path)
+                                             : ChatTemplate::from_file(args.chat_template)) {}
+
+  // --- tokenizer (src/tokenizer) -------------------------------------------------------------
+  std::vector<int32_t> encode(std::string_view) const override { missing("tokenizer"); }
+  std::string decode(const std::vector<int32_t>&, bool) const override { missing("tokenizer"); }
+  std::string token_text(int32_t) const override { missing("tokenizer"); }
+  int vocab_size() const override { return 0; }
+
+  // --- chat template (src/chat) --------------------------------------------------------------
+  std::string render_chat(const Json& messages, const Json& tools, const Json& kwargs,
+                          bool add_generation_prompt) const override {
+    return template_.render(normalize_openai_messages(messages), tools, add_generation_prompt, kwargs);
+  }
+
+  // --- parsers (src/parsers) -----------------------------------------------------------------
+  bool has_tool_parser(const std::string& name) const override {
+    for (const auto& n : parsers::tool_call_parser_names())
+      if (n == name) return true;
+    return false;
+  }
+  bool has_reasoning_parser(const std::string& name) const override { return name == "glm45"; }
+  ToolParseResult parse_tool_calls(const std::string& parser, std::string_view text, const Json& tools) const override {
+    auto p = parsers::make_tool_call_parser(parser, parsers::ToolSet::from_openai_tools(tools));
+    parsers::ToolParseResult r = p->parse(text);
+    ToolParseResult out;
+    out.normal_text = std::move(r.normal_text);
+    for (auto& c : r.calls) out.calls.push_back({c.index, std::move(c.name), std::move(c.arguments)});
+    return out;
+  }
+  bool has_tool_call(const std::string& parser, std::string_view text) const override {
+    return parsers::make_tool_call_parser(parser, parsers::ToolSet::from_openai_tools(Json::array()))
+        ->has_tool_call(text);
+  }
+  std::pair<std::string, std::string> separate_reasoning(const std::string&, std::string_view, bool) const override {
+    missing("reasoning parser");
+  }
+  std::unique_ptr<ReasoningStream> reasoning_stream(const std::string&, bool, bool) const override {
+    missing("reasoning parser");
+  }
+  std::unique_ptr<ToolCallStream> tool_call_stream(const std::string& parser, const Json& tools) const override {
+    return std::make_unique<GlmToolCallStream>(
+        parsers::make_tool_call_parser(parser, parsers::ToolSet::from_openai_tools(tools)));
+  }
+
+ private:
+  [[noreturn]] static void missing(const char* what) {
+    fail(ErrorKind::Internal, "the {} module is not linked into this build yet", what);
+  }
+  ChatTemplate template_;
+};
+
+}  // namespace
+
+std::unique_ptr<TextBackend> make_glm_text_backend(const ServerArgs& args) {
+  return std::make_unique<GlmTextBackend>(args);
+}
+
+std::unique_ptr<Engine> make_glm_engine(const ServerArgs& args, const ModelInfo& info) {
+  (void)info;
+  fail(ErrorKind::Internal, "{}: the engine (scheduler) is not part of this build yet", args.model_path);
+}
+
+}  // namespace glm::serving

@@ -1,0 +1,93 @@
+// Launch flags: SGLang's names, aliases and defaults; every mistake is GlmError(InvalidArgument).
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "serving/server_args.h"
+
+using glm::serving::ServerArgs;
+using glm::serving::ServerArgsParser;
+
+namespace {
+
+ServerArgs parse(std::vector<std::string> argv) {
+  CLI::App app{"test"};
+  ServerArgsParser p;
+  p.register_flags(app);
+  std::reverse(argv.begin(), argv.end());
+  app.parse(argv);
+  return p.finish(app);
+}
+
+std::string error_of(std::vector<std::string> argv) {
+  try {
+    parse(std::move(argv));
+  } catch (const glm::GlmError& e) {
+    EXPECT_EQ(e.kind(), glm::ErrorKind::InvalidArgument);
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(ServerArgs, DefaultsMatchSglang) {
+  ServerArgs a = parse({"--model-path", "/m"});
+  EXPECT_EQ(a.host, "127.0.0.1");
+  EXPECT_EQ(a.port, 30000);
+  EXPECT_EQ(a.tokenizer_path, "/m");
+  EXPECT_EQ(a.served_model_name, "/m");
+  EXPECT_EQ(a.tp_size, 1);
+  EXPECT_EQ(a.page_size, 1);
+  EXPECT_EQ(a.max_prefill_tokens, 16384);
+  EXPECT_EQ(a.kv_cache_dtype, "auto");
+  EXPECT_EQ(a.schedule_policy, "fcfs");
+  EXPECT_FALSE(a.api_key.has_value());
+  EXPECT_FALSE(a.context_length.has_value());
+  EXPECT_FALSE(a.enable_metrics);
+  EXPECT_DOUBLE_EQ(a.speculative_accept_threshold_single, 1.0);
+}
+
+TEST(ServerArgs, AliasesAndValues) {
+  ServerArgs a = parse({"--model", "/m", "--tp", "2", "--port", "31000", "--tool-call-parser", "glm47",
+                        "--reasoning-parser", "glm45", "--speculative-algorithm", "NEXTN",
+                        "--speculative-num-steps", "3", "--speculative-eagle-topk", "1",
+                        "--speculative-num-draft-tokens", "4", "--mem-fraction-static", "0.7",
+                        "--kv-cache-dtype", "fp8_e4m3", "--enable-metrics", "--enable-cache-report",
+                        "--api-key", "k", "--served-model-name", "glm", "--chunked-prefill-size", "-1"});
+  EXPECT_EQ(a.model_path, "/m");
+  EXPECT_EQ(a.tp_size, 2);
+  EXPECT_EQ(a.port, 31000);
+  EXPECT_EQ(*a.tool_call_parser, "glm47");
+  EXPECT_EQ(*a.speculative_algorithm, "EAGLE");  // NEXTN is SGLang's alias
+  EXPECT_EQ(*a.speculative_num_draft_tokens, 4);
+  EXPECT_DOUBLE_EQ(*a.mem_fraction_static, 0.7);
+  EXPECT_EQ(a.kv_cache_dtype, "fp8_e4m3");
+  EXPECT_TRUE(a.enable_metrics && a.enable_cache_report);
+  EXPECT_EQ(*a.api_key, "k");
+  EXPECT_EQ(a.served_model_name, "glm");
+  EXPECT_EQ(*a.chunked_prefill_size, -1);
+  EXPECT_EQ(a.to_json()["api_key"], "<redacted>");
+  EXPECT_EQ(a.to_json()["tp_size"], 2);
+}
+
+TEST(ServerArgs, GpuOnlyFlagsAreAcceptedAndNoted) {
+  ServerArgs a = parse({"--model-path", "/m", "--disable-cuda-graph", "--cuda-graph-max-bs", "8",
+                        "--attention-backend", "flashinfer"});
+  EXPECT_EQ(a.ignored_gpu_flags.size(), 3u);
+}
+
+TEST(ServerArgs, MistakesNameTheFlag) {
+  EXPECT_NE(error_of({"--model-path", "/m", "--port", "abc"}).find("--port"), std::string::npos);
+  EXPECT_NE(error_of({"--model-path", "/m", "--port", "70000"}).find("--port"), std::string::npos);
+  EXPECT_NE(error_of({"--model-path", "/m", "--tp-size", "0"}).find("--tp-size"), std::string::npos);
+  EXPECT_NE(error_of({"--model-path", "/m", "--tool-call-parser", "qwen"}).find("--tool-call-parser"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--model-path", "/m", "--kv-cache-dtype", "int4"}).find("--kv-cache-dtype"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--model-path", "/m", "--mem-fraction-static", "1.5"}).find("--mem-fraction-static"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--model-path", "/m", "--no-such-flag"}).find("--no-such-flag"), std::string::npos);
+  EXPECT_NE(error_of({"--port", "1"}).find("--model-path"), std::string::npos);
+  EXPECT_NE(error_of({"--model-path", "/m", "--nnodes", "2", "--node-rank", "2"}).find("--node-rank"),
+            std::string::npos);
+}
