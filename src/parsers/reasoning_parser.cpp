@@ -1,5 +1,7 @@
 #include "parsers/reasoning_parser.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace glm::parsers {
@@ -10,6 +12,13 @@ constexpr size_t npos = std::string::npos;
 
 bool is_strict_prefix(std::string_view token, std::string_view text) {
   return text.size() < token.size() && token.substr(0, text.size()) == text;
+}
+
+// Length of the longest tail of `text` that is a strict prefix of `tag`.
+size_t partial_suffix(std::string_view text, std::string_view tag) {
+  for (size_t k = std::min(text.size(), tag.size() - 1); k > 0; --k)
+    if (tag.substr(0, k) == text.substr(text.size() - k)) return k;
+  return 0;
 }
 
 }  // namespace
@@ -45,53 +54,58 @@ ReasoningResult Glm45ReasoningParser::parse(std::string_view text) const {
 ReasoningResult Glm45ReasoningParser::push(std::string_view chunk) {
   ReasoningResult out;
   buffer_.append(chunk);
+  // Only a buffer that is, as a whole, the start of a tag waits for more text.
   if (is_strict_prefix(kThinkStart, buffer_) || is_strict_prefix(kThinkEnd, buffer_) ||
       is_strict_prefix(kToolStart, buffer_))
     return out;
-  // A local view: with stream_reasoning=false the buffer keeps the "<think>" removed here.
-  std::string current = buffer_;
   if (!stripped_think_start_) {
-    size_t start = current.find(kThinkStart);
+    size_t start = buffer_.find(kThinkStart);
     if (start != npos) {
-      current.erase(start, kThinkStart.size());
+      buffer_.erase(start, kThinkStart.size());
       stripped_think_start_ = true;
       in_reasoning_ = true;
     }
   }
   if (in_reasoning_) {
-    size_t end = current.find(kThinkEnd);
+    size_t end = buffer_.find(kThinkEnd);
     if (end != npos) {
-      out.reasoning_text = current.substr(0, end);
-      out.normal_text = current.substr(end + kThinkEnd.size());
+      out.reasoning_text = buffer_.substr(0, end);
+      out.normal_text = buffer_.substr(end + kThinkEnd.size());
       buffer_.clear();
       in_reasoning_ = false;
       return out;
     }
-    size_t tool = current.find(kToolStart);
+    size_t tool = buffer_.find(kToolStart);
     if (tool != npos) {
-      out.reasoning_text = current.substr(0, tool);
-      out.normal_text = current.substr(tool);  // the tool parser needs the tag
+      out.reasoning_text = buffer_.substr(0, tool);
+      out.normal_text = buffer_.substr(tool);  // the tool parser needs the tag
       buffer_.clear();
       in_reasoning_ = false;
       return out;
     }
     if (options_.stream_reasoning) {
-      out.reasoning_text = std::move(current);
-      buffer_.clear();
+      // Hold back a tail that may be the start of a tag split across chunks.
+      size_t hold = std::max(partial_suffix(buffer_, kThinkEnd), partial_suffix(buffer_, kToolStart));
+      if (!stripped_think_start_) hold = std::max(hold, partial_suffix(buffer_, kThinkStart));
+      out.reasoning_text = buffer_.substr(0, buffer_.size() - hold);
+      buffer_.erase(0, buffer_.size() - hold);
     }
     return out;
   }
-  out.normal_text = std::move(current);
+  out.normal_text = std::move(buffer_);
   buffer_.clear();
   return out;
 }
 
 ReasoningResult Glm45ReasoningParser::finish() {
   ReasoningResult out;
-  if (!in_reasoning_) return out;
-  std::string_view rest = buffer_;
-  if (rest.substr(0, kThinkStart.size()) == kThinkStart) rest.remove_prefix(kThinkStart.size());
-  if (!options_.stream_reasoning) out.reasoning_text = std::string(rest);
+  if (!in_reasoning_) {
+    out.normal_text = std::move(buffer_);  // a held-back tail that never became a tag is content
+  } else {
+    std::string_view rest = buffer_;
+    if (rest.substr(0, kThinkStart.size()) == kThinkStart) rest.remove_prefix(kThinkStart.size());
+    out.reasoning_text = std::string(rest);
+  }
   buffer_.clear();
   return out;
 }

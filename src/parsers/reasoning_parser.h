@@ -12,14 +12,17 @@
 //                  message.reasoning_content = r.reasoning_text (null if empty), content = r.normal_text
 //   streaming:     ReasoningResult d = parser->push(delta); ... then parser->finish() at stream end
 //
-// Behaviour is SGLang's BaseReasoningFormatDetector with Glm45Detector's tokens, quirks included:
+// Behaviour is SGLang 0.5.23's BaseReasoningFormatDetector with Glm45Detector's tokens (checked
+// against it by tests/unit/parsers/reasoning_oracle_test.cpp), quirks included:
 // - parse(): in reasoning when force_reasoning or "<think>" occurs anywhere; only *leading* "<think>"s
 //   are removed (a "\n<think>" start keeps both in the reasoning text); no whitespace stripping; without
 //   "</think>" everything is reasoning unless "<tool_call>" interrupts it.
-// - push(): the first "<think>" is removed wherever it is; with stream_reasoning=false the buffered
-//   text keeps a "<think>" that arrived in an earlier chunk (it shows up in the reasoning text when
-//   "</think>" or "<tool_call>" flushes it); finish() flushes buffered reasoning, minus a leading
-//   "<think>".
+// - push(): the first "<think>" is removed wherever it is; a chunk-split "</think>" / "<tool_call>" is
+//   held back while streaming reasoning; a buffer that as a whole is a tag prefix waits.
+// - finish(): flushes buffered reasoning (stream_reasoning=false, or a held-back tail) as reasoning,
+//   or a held-back tail as normal text once reasoning has ended.
+// (Older SGLang revisions kept a literal "<think>" in the stream_reasoning=false flush; 0.5.23 no
+// longer does, and neither do we.)
 // Not implemented: continue_final_message / previous_content and force_nonempty_content.
 #include <memory>
 #include <string>

@@ -144,6 +144,55 @@ def make_inputs(rng):
     return inputs
 
 
+def load_reasoning_detector():
+    """Glm45Detector from sglang/srt/parser/reasoning_parser.py: only the three classes it needs are
+    taken from the file (its module imports transformers and the server)."""
+    import ast as _ast
+    import inspect
+    import typing
+    path = os.path.join(SRT, "parser", "reasoning_parser.py")
+    tree = _ast.parse(open(path).read())
+    wanted = {"StreamingParseResult", "BaseReasoningFormatDetector", "Glm45Detector"}
+    body = [n for n in tree.body if isinstance(n, _ast.ClassDef) and n.name in wanted]
+    ns = {name: getattr(typing, name) for name in ("Dict", "List", "Optional", "Tuple", "Type")}
+    ns.update(inspect=inspect, re=__import__("re"), PreTrainedTokenizerBase=object, AnswerFrame=object)
+    exec(compile(_ast.Module(body=body, type_ignores=[]), path, "exec"), ns)
+    return ns["Glm45Detector"]
+
+
+def reasoning_cases(rng):
+    Glm45Detector = load_reasoning_detector()
+    pieces = ["<think>", "</think>", "<tool_call>", "reason", "answer", "\n", " ", "思考", "<", "</", "<th",
+              "</thi", "<tool_", "x<y", "\n<think>"]
+    fixed = ["<think>abc</think>def", "\n<think>abc</think>\ndef", "abc</think>def", "plain",
+             "<think>trunc", "<think>a<tool_call>b", "<think><think>a</think>b", "a<think>b</think>c", ""]
+    texts = fixed + ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 8))) for _ in range(150)]
+    out = []
+    for text in texts:
+        for force in (False, True):
+            for stream in (True, False):
+                det = Glm45Detector(stream_reasoning=stream, force_reasoning=force)
+                whole = det.detect_and_parse(text)
+                # Random chunking, with 1-char chunks for some.
+                chunks, i = [], 0
+                one_char = rng.random() < 0.3
+                while i < len(text):
+                    n = 1 if one_char else rng.randint(1, 6)
+                    chunks.append(text[i:i + n])
+                    i += n
+                det = Glm45Detector(stream_reasoning=stream, force_reasoning=force)
+                steps = []
+                for ch in chunks:
+                    r = det.parse_streaming_increment(ch)
+                    steps.append([r.reasoning_text, r.normal_text])
+                r = det.finish()
+                steps.append([r.reasoning_text, r.normal_text])
+                out.append({"text": text, "force_reasoning": force, "stream_reasoning": stream,
+                            "reasoning_text": whole.reasoning_text, "normal_text": whole.normal_text,
+                            "chunks": chunks, "steps": steps})
+    return out
+
+
 def to_json_obj(x):
     return json.loads(json.dumps(x, ensure_ascii=False))
 
@@ -195,8 +244,9 @@ def main():
     rng = random.Random(20240627)
     tool_cases = [run_tool_case(d, t) for d, t in make_inputs(rng)]
     json_values, literals = python_values()
+    reasoning = reasoning_cases(random.Random(4242))
     print(json.dumps({"tools": TOOLS, "tool_cases": tool_cases, "json_values": json_values,
-                      "literal_eval": literals, "sglang_version": _sglang_version()},
+                      "literal_eval": literals, "reasoning_cases": reasoning, "sglang_version": _sglang_version()},
                      ensure_ascii=False, indent=1))
 
 
