@@ -18,13 +18,17 @@ import sys
 import tempfile
 import time
 
-import torch
-import torch.nn.functional as F
-from safetensors.torch import save_file
+# MKL may pick kernels by memory alignment; STRICT keeps float results (and so the trained MTP weights)
+# identical from run to run for a given thread count. Must be set before torch loads MKL.
+os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
 
-import transformers
-from transformers import Glm4MoeConfig, Glm4MoeForCausalLM
-from transformers.modeling_layers import MtpModel
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from safetensors.torch import save_file  # noqa: E402
+
+import transformers  # noqa: E402
+from transformers import Glm4MoeConfig, Glm4MoeForCausalLM  # noqa: E402
+from transformers.modeling_layers import MtpModel  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import quantize_fp8  # noqa: E402  (the same quantizer as tools/quantize_fp8.py)
