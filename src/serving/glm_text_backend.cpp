@@ -3,6 +3,7 @@
 #include "chat/chat_template.h"
 #include "chat/openai_template_inputs.h"
 #include "core/error.h"
+#include "parsers/reasoning_parser.h"
 #include "parsers/tool_call_parser.h"
 
 namespace glm::serving {
@@ -24,6 +25,22 @@ class GlmToolCallStream : public ToolCallStream {
     for (const auto& c : d.calls) calls.push_back({c.index, c.name, c.arguments});
   }
   std::unique_ptr<parsers::ToolCallParser> parser_;
+};
+
+class GlmReasoningStream : public ReasoningStream {
+ public:
+  explicit GlmReasoningStream(std::unique_ptr<parsers::ReasoningParser> p) : parser_(std::move(p)) {}
+  std::pair<std::string, std::string> feed(std::string_view chunk) override {
+    parsers::ReasoningResult r = parser_->push(chunk);
+    return {std::move(r.reasoning_text), std::move(r.normal_text)};
+  }
+  std::pair<std::string, std::string> finish() override {
+    parsers::ReasoningResult r = parser_->finish();
+    return {std::move(r.reasoning_text), std::move(r.normal_text)};
+  }
+
+ private:
+  std::unique_ptr<parsers::ReasoningParser> parser_;
 };
 
 class GlmTextBackend : public TextBackend {
@@ -50,7 +67,14 @@ class GlmTextBackend : public TextBackend {
       if (n == name) return true;
     return false;
   }
-  bool has_reasoning_parser(const std::string& name) const override { return name == "glm45"; }
+  bool has_reasoning_parser(const std::string& name) const override {
+    try {
+      parsers::make_reasoning_parser(name);
+      return true;
+    } catch (const GlmError&) {
+      return false;
+    }
+  }
   ToolParseResult parse_tool_calls(const std::string& parser, std::string_view text, const Json& tools) const override {
     auto p = parsers::make_tool_call_parser(parser, parsers::ToolSet::from_openai_tools(tools));
     parsers::ToolParseResult r = p->parse(text);
@@ -63,11 +87,19 @@ class GlmTextBackend : public TextBackend {
     return parsers::make_tool_call_parser(parser, parsers::ToolSet::from_openai_tools(Json::array()))
         ->has_tool_call(text);
   }
-  std::pair<std::string, std::string> separate_reasoning(const std::string&, std::string_view, bool) const override {
-    missing("reasoning parser");
+  std::pair<std::string, std::string> separate_reasoning(const std::string& parser, std::string_view text,
+                                                         bool force_reasoning) const override {
+    parsers::ReasoningOptions opt;
+    opt.force_reasoning = force_reasoning;
+    parsers::ReasoningResult r = parsers::make_reasoning_parser(parser, opt)->parse(text);
+    return {std::move(r.reasoning_text), std::move(r.normal_text)};
   }
-  std::unique_ptr<ReasoningStream> reasoning_stream(const std::string&, bool, bool) const override {
-    missing("reasoning parser");
+  std::unique_ptr<ReasoningStream> reasoning_stream(const std::string& parser, bool force_reasoning,
+                                                    bool stream_reasoning) const override {
+    parsers::ReasoningOptions opt;
+    opt.force_reasoning = force_reasoning;
+    opt.stream_reasoning = stream_reasoning;
+    return std::make_unique<GlmReasoningStream>(parsers::make_reasoning_parser(parser, opt));
   }
   std::unique_ptr<ToolCallStream> tool_call_stream(const std::string& parser, const Json& tools) const override {
     return std::make_unique<GlmToolCallStream>(
