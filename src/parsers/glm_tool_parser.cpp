@@ -1,5 +1,7 @@
 #include "parsers/glm_tool_parser.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "parsers/glm_tool_markup.h"
 
@@ -37,6 +39,27 @@ size_t complete_utf8_end(std::string_view text, size_t begin, size_t end) {
   size_t need = lead < 0x80 ? 1 : (lead >> 5) == 0x6 ? 2 : (lead >> 4) == 0xE ? 3 : (lead >> 3) == 0x1E ? 4 : 1;
   size_t have = static_cast<size_t>(back) + 1;
   return have < need ? p - 1 : end;
+}
+
+// True while `gap` can still be "(\\n|\s)*<arg_value>": separators, then a (partial) tag; a trailing
+// backslash or incomplete UTF-8 sequence may still become a separator.
+bool gap_may_precede_value(std::string_view gap) {
+  if (ends_with(gap, kArgValueStart)) {
+    gap.remove_suffix(kArgValueStart.size());
+  } else {
+    gap.remove_suffix(partial_tag_suffix(gap, kArgValueStart));
+  }
+  size_t p = 0;
+  while (p < gap.size()) {
+    if (gap.substr(p, 2) == "\\n") { p += 2; continue; }
+    if (gap[p] == '\\' && p + 1 == gap.size()) return true;
+    size_t q = p;
+    char32_t cp = decode_utf8(gap, q);
+    if (python_is_space(cp)) { p = q; continue; }
+    if (static_cast<unsigned char>(gap[p]) >= 0xC0 && complete_utf8_end(gap, p, gap.size()) == p) return true;
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -97,7 +120,8 @@ ToolParseResult GlmToolParser::parse(std::string_view text) const {
       name = std::string(block.inner.substr(0, key));
       body = key == npos ? std::string_view() : block.inner.substr(key);
     }
-    if (!tools_.find(name) && !options_.forward_unknown_tools) continue;
+    // Unknown names are dropped unless forwarding is on; a call without a name never is forwarded.
+    if (!tools_.find(name) && (!options_.forward_unknown_tools || python_strip(name).empty())) continue;
     Json args = parse_arguments_body(name, body);
     result.calls.push_back({static_cast<int>(result.calls.size()), name, python_json_dumps(args)});
   }
@@ -159,14 +183,18 @@ ToolStreamDelta GlmToolParser::push(std::string_view chunk) {
     if (!in_call_) {
       size_t start = buffer_.find(kToolCallStart);
       if (start == npos) {
-        size_t keep = buffer_.size() - partial_tag_suffix(buffer_, kToolCallStart);
+        // Hold back a possible start tag, and a possible stray end tag so that it is removed whole.
+        size_t keep = buffer_.size() - std::max(partial_tag_suffix(buffer_, kToolCallStart),
+                                                partial_tag_suffix(buffer_, kToolCallEnd));
         std::string text = buffer_.substr(0, keep);
         remove_all(text, kToolCallEnd);  // a stray end tag is not content
         out.normal_text += text;
         buffer_.erase(0, keep);
         break;
       }
-      out.normal_text += buffer_.substr(0, start);
+      std::string text = buffer_.substr(0, start);
+      remove_all(text, kToolCallEnd);
+      out.normal_text += text;
       buffer_.erase(0, start + kToolCallStart.size());
       start_call();
       continue;
@@ -230,9 +258,15 @@ void GlmToolParser::feed_char(char c, std::string& json_out) {
       }
       return;
     case Phase::WaitingValue:
+      // tag_tail_ holds everything since </arg_key>; like parse()'s regex, only whitespace and
+      // literal "\n" may come before <arg_value>, otherwise the key has no value.
       tag_tail_.push_back(c);
-      if (tag_tail_.size() > kArgValueStart.size()) tag_tail_.erase(0, tag_tail_.size() - kArgValueStart.size());
-      if (tag_tail_ == kArgValueStart) {
+      if (!gap_may_precede_value(tag_tail_)) {
+        phase_ = Phase::Between;
+        tag_tail_.clear();
+        return;
+      }
+      if (ends_with(tag_tail_, kArgValueStart)) {
         // The key goes out only once its value starts, so a truncated pair never leaves "key": behind.
         json_out += first_param_ ? "{" : ", ";
         json_out += python_json_quote(current_key_) + ": ";

@@ -23,8 +23,18 @@
 // plain strings are sent as one fragment when their `</arg_value>` arrives (SGLang streams some of
 // them raw and can end up with a different, sometimes invalid, string).
 //
-// Deliberate differences from SGLang, all where SGLang's output is inconsistent or lossy:
+// The exception: a key repeated inside one call (parse() keeps the last value, as a Python dict;
+// streaming has already sent both) and a `</tool_call>` inside an unterminated value.
+// parse() reproduces SGLang 0.5.23's Glm4MoeDetector / Glm47MoeDetector.detect_and_parse exactly
+// (tests/unit/parsers/sglang_oracle_test.cpp runs both on the same corpus), except that a call with
+// an empty name is never forwarded. Not implemented from glm47: sibling-context typing of union
+// schemas (discriminators) and the matching "buffer the whole call" streaming mode.
+//
+// Deliberate streaming differences from SGLang, all where SGLang's output is inconsistent or lossy:
 // - glm45 streaming emits normal text that precedes `<tool_call>` in the same chunk (SGLang drops it).
+// - a stray `</tool_call>` is removed from streamed normal text even when split across chunks.
+// - text between `</arg_key>` and `<arg_value>` other than whitespace / literal "\n" voids the pair,
+//   as in parse() (SGLang's streaming accepts anything there).
 // - finish() on a call that never got `</tool_call>` closes its JSON (values typed as far as they
 //   arrived) so the client always receives a parseable arguments string.
 // Unknown tool names: dropped by parse() (SGLang's default) unless forward_unknown_tools is set

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "parsers/glm_tool_markup.h"
 #include "parsers/tool_call_parser.h"
 
 namespace glm::parsers {
@@ -63,7 +64,8 @@ Corpus load_corpus() {
       std::string p = c["parser"];
       if ((p == "glm45" || p == "glm47") && c["input"].is_string()) {
         corpus.inputs.emplace_back(p, c["input"]);
-        for (const auto& t : ToolSet::from_openai_tools(c["tools"]).tools())
+        ToolSet case_tools = ToolSet::from_openai_tools(c["tools"]);
+        for (const auto& t : case_tools.tools())
           if (!corpus.tools.find(t.name)) corpus.tools.add(t);
       }
     }
@@ -81,6 +83,24 @@ bool value_cut_by_end_tag(const std::string& text) {
          (close == std::string::npos || close < open);
 }
 
+// A key given twice in one call: parse() keeps one (a Python dict), streaming already sent both.
+bool has_duplicate_key(const std::string& text) {
+  for (const auto& block : markup::find_tool_call_blocks(text)) {
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : markup::find_argument_pairs(block.inner)) {
+      std::string key(python_strip(k));
+      if (std::find(keys.begin(), keys.end(), key) != keys.end()) return true;
+      keys.push_back(key);
+    }
+  }
+  return false;
+}
+
+std::string without_end_tags(std::string text) {
+  for (size_t p; (p = text.find("</tool_call>")) != std::string::npos;) text.erase(p, 12);
+  return text;
+}
+
 TEST(StreamingEquivalence, ConcatenatedFragmentsEqualNonStreamingArguments) {
   Corpus corpus = load_corpus();
   ASSERT_GT(corpus.inputs.size(), 250u);
@@ -89,7 +109,7 @@ TEST(StreamingEquivalence, ConcatenatedFragmentsEqualNonStreamingArguments) {
   std::mt19937 rng(7);
   size_t compared = 0;
   for (const auto& [parser_name, text] : corpus.inputs) {
-    if (value_cut_by_end_tag(text)) continue;
+    if (value_cut_by_end_tag(text) || has_duplicate_key(text)) continue;
     auto reference = make_tool_call_parser(parser_name, corpus.tools, forward)->parse(text);
     for (int mode : {0, 1, 2, 2, 2}) {
       auto chunks = chunk(text, rng, mode);
@@ -102,11 +122,12 @@ TEST(StreamingEquivalence, ConcatenatedFragmentsEqualNonStreamingArguments) {
         EXPECT_EQ(s.names[i], std::string(python_strip(reference.calls[i].name)));  // streaming strips names
         EXPECT_EQ(s.arguments[i], reference.calls[i].arguments);
       }
+      // Streaming drops stray "</tool_call>" from normal text (as SGLang's streaming does).
       if (parser_name == "glm47") {
-        EXPECT_EQ(std::string(python_strip(s.normal_text)), reference.normal_text);
+        EXPECT_EQ(std::string(python_strip(s.normal_text)), std::string(python_strip(without_end_tags(reference.normal_text))));
       } else {
         // glm45's parse() keeps only the text before the first call; streaming also sends the rest.
-        EXPECT_NE(s.normal_text.find(reference.normal_text), std::string::npos);
+        EXPECT_NE(s.normal_text.find(without_end_tags(reference.normal_text)), std::string::npos);
       }
       ++compared;
     }
@@ -155,7 +176,7 @@ TEST(StreamingEquivalence, FuzzedInputsNeverThrowAndStreamValidJson) {
         default: if (pos < text.size()) text[pos] = static_cast<char>(rng() % 256); break;
       }
     }
-    SCOPED_TRACE(nlohmann::json(text, nullptr, false).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    SCOPED_TRACE(nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
     auto parser = make_tool_call_parser(parser_name, corpus.tools);
     ToolParseResult r;
     ASSERT_NO_THROW(r = parser->parse(text));
