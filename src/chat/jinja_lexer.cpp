@@ -9,6 +9,36 @@ namespace glm::jinja {
 namespace {
 
 bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+
+// Python's `\s` / str.isspace() over UTF-8: whitespace stripping around `-` tags and lstrip_blocks
+// also remove Unicode spaces (U+00A0, U+3000, ...), as jinja2's regexes do.
+char32_t code_point_at(const std::string& s, size_t p, size_t* len) {
+  std::string_view rest = std::string_view(s).substr(p, std::min<size_t>(4, s.size() - p));
+  unsigned char c = static_cast<unsigned char>(rest[0]);
+  *len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 1;
+  if (*len > rest.size()) *len = 1;
+  return *len == 1 ? c : utf8_decode(rest.substr(0, *len))[0];
+}
+
+size_t skip_ws_forward(const std::string& s, size_t p) {
+  while (p < s.size()) {
+    size_t len;
+    if (!py_isspace(code_point_at(s, p, &len))) break;
+    p += len;
+  }
+  return p;
+}
+
+size_t skip_ws_backward(const std::string& s, size_t e) {
+  while (e > 0) {
+    size_t b = e - 1;
+    while (b > 0 && (static_cast<unsigned char>(s[b]) & 0xc0) == 0x80) --b;
+    size_t len;
+    if (!py_isspace(code_point_at(s, b, &len)) || b + len != e) break;
+    e = b;
+  }
+  return e;
+}
 bool is_name_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
@@ -114,17 +144,12 @@ class Lexer {
 
   void apply_left_strip(std::string& text, char kind, char sign) {
     if (sign == '-') {
-      size_t e = text.size();
-      while (e > 0 && is_ws(text[e - 1])) --e;
-      text.resize(e);
+      text.resize(skip_ws_backward(text, text.size()));
     } else if (sign != '+' && opt_.lstrip_blocks && kind != '{') {
       size_t nl = text.rfind('\n');
       size_t l_pos = nl == std::string::npos ? 0 : nl + 1;
       if (l_pos > 0 || line_starting_) {
-        bool only_ws = l_pos < text.size();
-        for (size_t i = l_pos; i < text.size(); ++i)
-          if (!is_ws(text[i])) only_ws = false;
-        if (only_ws) text.resize(l_pos);
+        if (l_pos < text.size() && skip_ws_forward(text, l_pos) == text.size()) text.resize(l_pos);
       }
     }
   }
@@ -138,8 +163,7 @@ class Lexer {
   // newline under trim_blocks. `pos_` is just past the closing delimiter.
   void after_close(char modifier, bool trim) {
     if (modifier == '-') {
-      size_t p = pos_;
-      while (p < src_.size() && is_ws(src_[p])) ++p;
+      size_t p = skip_ws_forward(src_, pos_);
       line_starting_ = p > pos_ && src_[p - 1] == '\n';
       advance_to(p);
     } else if (modifier != '+' && trim && opt_.trim_blocks && pos_ < src_.size() && src_[pos_] == '\n') {

@@ -140,6 +140,12 @@ SNIPPETS = [
     "{{ 7 is divisibleby(7) }} {{ 'abc' is string and 'abc' is not number }} {{ none is not defined }}",
     "{{ [3, 1]|sort|first }} {{ ['b', 'a']|sort|join }} {{ [{'k': 2}, {'k': 1}]|sort(attribute='k')|map(attribute='k')|list }}",
     "{{ 'x' in ['x', 'y'] and 'z' not in 'xy' }} {{ (1 if t) ~ (2 if z) }} {{ (s if z) is defined }}",
+    "a\u00a0\u3000 {%- if t %}x{% endif -%} \u3000\u2028b|\u3000{% if t %}y{% endif %}|\n\u00a0 {% if t %}z{% endif %}",
+    # constructs common in other models' templates (Qwen, Llama, DeepSeek)
+    "{% for m in msgs[::-1] %}{% set index = (msgs|length - 1) - loop.index0 %}{{ index }}{{ m.role[0] }}{% endfor %}",
+    "{{ ('a</think>b'.split('</think>')|first).rstrip('\\n').split('<think>')|last }} {{ msgs[0]['content'] is none }} {{ (msgs|length) > 2 }}",
+    "{%- set system_message = '  sys  '|trim %}{{ system_message }}{% set loop_messages = msgs[1:] %}{{ loop_messages|length }}{{ tools is not none and tools|length > 0 }}",
+    "{% for m in msgs %}{% if (m.role == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('alternate') }}{% endif %}{% endfor %}ok",
     # the GLM-specific shapes
     "{% set tc = {'function': {'name': 'f', 'arguments': {'a': 1, 'b': [1, 'x'], 'c': 'str', 'd': {'e': none}}}} %}{% if tc.function %}{% set tc = tc.function %}{% endif %}{{ tc.name }}{% set _args = tc.arguments %}{% for k, v in _args.items() %}<k>{{ k }}</k><v>{{ v | tojson(ensure_ascii=False) if v is not string else v }}</v>{% endfor %}",
 ]
