@@ -12,10 +12,19 @@
 //    vdpbf16ps for prefill and decode alike (same rounding at every batch size), and it is still
 //    more accurate than SGLang's all-bf16 execution. F32 and F16 weights use float32 activations.
 //  - FP8 weights are decoded in registers, inside the loop; nothing is expanded into memory.
-//  - Threads split the output rows (static partition); the caller's pool is used.
+//  - Threads split the output rows (static partition); the caller's pool is used. Call linear() from
+//    the thread that owns the pool, never from inside one of its parallel regions.
+//  - The ISA is chosen once per process (kernels/isa.h; GLM_ISA=portable|avx2|avx512|avx512bf16 lowers
+//    it). Results are bitwise reproducible for a given ISA; different ISAs agree to float32 rounding.
+//  - No allocation per call once warm: the prepared (bf16-rounded) activations live in a scratch
+//    buffer owned by the calling thread (thread_local), grown to the largest n * cols seen.
+//  - No alignment requirements on x, y, bias or the weight data; ldx >= w.cols, ldy >= w.rows.
+//  - FP8 E4M3: the NaN pattern (S.1111.111) is not supported by the SIMD paths (checkpoints never hold it).
+//  - Errors (GlmError Internal): unsupported dtype, missing scales, bad strides.
 #include <cstdint>
 
 #include "core/thread_pool.h"
+#include "kernels/isa.h"
 #include "kernels/weight.h"
 
 namespace glm {
@@ -26,6 +35,10 @@ void linear(const float* x, int64_t n, int64_t ldx, const WeightRef& w, const fl
 inline void linear(const float* x, int64_t n, const WeightRef& w, const float* bias, float* y, ThreadPool& pool) {
   linear(x, n, w.cols, w, bias, y, w.rows, pool);
 }
+
+// The same with an explicit ISA (tests, benchmarks); isa must be one of supported_isas().
+void linear_with_isa(Isa isa, const float* x, int64_t n, int64_t ldx, const WeightRef& w, const float* bias,
+                     float* y, int64_t ldy, ThreadPool& pool);
 
 // Scalar reference for tests: same math, plain loops, float32 accumulation in index order.
 void linear_reference(const float* x, int64_t n, int64_t ldx, const WeightRef& w, const float* bias, float* y,

@@ -1,0 +1,141 @@
+#pragma once
+// The register-tiled loop nest shared by every ISA's linear kernel. Include it from a linear_<isa>.cpp
+// AFTER that file's `#pragma GCC target(...)` and after all standard headers: everything here is a
+// template over the file's Ops struct, so it is compiled once per ISA with that ISA's instructions.
+//
+// Ops provides (W = Ops::kWidth columns per step):
+//   Acc zero();  Acc madd(Acc, WVec, XVec);  Acc scale_add(Acc tot, Acc part, float s);  float reduce(Acc)
+//   template <WeightKind K> WVec load_w(const WElem<K>* row, int64_t k, int rem);   rem == W: full step
+//   XVec load_x(const XElem* x, int64_t k, int rem)
+//   tile_rows<K>(), tile_tokens<K>(): the register tile (rows x tokens) for weight kind K.
+//
+// Determinism: one accumulator vector per output element, columns visited in steps of W in
+// increasing order (steps never straddle an FP8 block), partial tails zero-filled, then one fixed
+// horizontal reduction. Tile shape, token count and thread split never change that sequence.
+#include "kernels/gemm_kernels.h"
+
+namespace glm::linear_detail {
+
+template <WeightKind K> struct WElemOf { using type = uint16_t; };
+template <> struct WElemOf<WeightKind::F32> { using type = float; };
+template <> struct WElemOf<WeightKind::F8> { using type = uint8_t; };
+template <> struct WElemOf<WeightKind::F8Block> { using type = uint8_t; };
+template <WeightKind K> using WElem = typename WElemOf<K>::type;
+
+template <class Ops, WeightKind K, int R, int T>
+__attribute__((always_inline)) inline void linear_tile(const LinearProblem& p, int64_t o, int64_t t0) {
+  using Acc = typename Ops::Acc;
+  using XElem = typename Ops::XElem;
+  constexpr int W = Ops::kWidth;
+  constexpr bool kBlock = K == WeightKind::F8Block;
+  const WeightRef& w = *p.w;
+  const int64_t C = w.cols;
+  const WElem<K>* wr[R];
+  const XElem* xr[T];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) wr[r] = static_cast<const WElem<K>*>(w.data) + (o + r) * C;
+#pragma GCC unroll 16
+  for (int t = 0; t < T; ++t) xr[t] = static_cast<const XElem*>(p.x) + (t0 + t) * p.ldx;
+
+  // acc: sums of the current FP8 block (of all columns otherwise); tot: scaled block sums.
+  Acc acc[R][T], tot[kBlock ? R : 1][kBlock ? T : 1];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) acc[r][t] = Ops::zero();
+  if constexpr (kBlock) {
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) tot[r][t] = Ops::zero();
+  }
+  const int64_t step_block = kBlock ? int64_t(w.block_cols) : C;
+  for (int64_t kb = 0; kb < C; kb += step_block) {
+    const int64_t ke = kb + step_block < C ? kb + step_block : C;
+    auto step = [&](int64_t k, int rem) __attribute__((always_inline)) {
+      typename Ops::WVec wv[R];
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) wv[r] = Ops::template load_w<K>(wr[r], k, rem);
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) {
+        const typename Ops::XVec xv = Ops::load_x(xr[t], k, rem);
+#pragma GCC unroll 16
+        for (int r = 0; r < R; ++r) acc[r][t] = Ops::madd(acc[r][t], wv[r], xv);
+      }
+    };
+    int64_t k = kb;
+    for (; k + W <= ke; k += W) step(k, W);
+    if (k < ke) step(k, int(ke - k));
+    if constexpr (kBlock) {
+      const int64_t sc = w.scale_cols(), bcol = kb / w.block_cols;
+#pragma GCC unroll 16
+      for (int r = 0; r < R; ++r) {
+        const float s = w.scale[((o + r) / w.block_rows) * sc + bcol];
+#pragma GCC unroll 16
+        for (int t = 0; t < T; ++t) {
+          tot[r][t] = Ops::scale_add(tot[r][t], acc[r][t], s);
+          acc[r][t] = Ops::zero();
+        }
+      }
+    }
+  }
+  const bool per_row = w.scale_layout == ScaleLayout::PerRow;
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t) {
+      float v;
+      if constexpr (kBlock) v = Ops::reduce(tot[r][t]);
+      else v = Ops::reduce(acc[r][t]);
+      if (K == WeightKind::F8 && per_row) v *= w.scale[o + r];
+      if (p.bias) v += p.bias[o + r];
+      p.y[(t0 + t) * p.ldy + o + r] = v;
+    }
+  }
+}
+
+// Picks the tile instantiation for a token count 1 <= nt <= T (a runtime value at batch edges).
+template <class Ops, WeightKind K, int R, int T>
+inline void linear_tile_tokens(const LinearProblem& p, int64_t o, int64_t t0, int nt) {
+  if constexpr (T > 1) {
+    if (nt < T) return linear_tile_tokens<Ops, K, R, T - 1>(p, o, t0, nt);
+  }
+  linear_tile<Ops, K, R, T>(p, o, t0);
+}
+
+// Rows [r0, r1) x all tokens. Decode (n <= tile tokens): one pass down the rows, each weight row read
+// once. Prefill: rows in blocks sized to stay in L2 while every token tile passes over them.
+template <class Ops, WeightKind K>
+void linear_rows_tiled(const LinearProblem& p, int64_t r0, int64_t r1) {
+  constexpr int R = Ops::template tile_rows<K>();
+  constexpr int T = Ops::template tile_tokens<K>();
+  const int64_t n = p.n;
+  int64_t row_block = r1 - r0;
+  if (n > T) {
+    const int64_t row_bytes = p.w->cols * int64_t(sizeof(WElem<K>));
+    row_block = (int64_t(256) * 1024 / (row_bytes > 0 ? row_bytes : 1)) / R * R;
+    if (row_block < R) row_block = R;
+  }
+  for (int64_t rb = r0; rb < r1; rb += row_block) {
+    const int64_t re = rb + row_block < r1 ? rb + row_block : r1;
+    for (int64_t t0 = 0; t0 < n; t0 += T) {
+      const int nt = int(n - t0 < T ? n - t0 : T);
+      int64_t o = rb;
+      for (; o + R <= re; o += R) linear_tile_tokens<Ops, K, R, T>(p, o, t0, nt);
+      for (; o < re; ++o) linear_tile_tokens<Ops, K, 1, T>(p, o, t0, nt);
+    }
+  }
+}
+
+template <class Ops>
+void linear_rows_dispatch(const LinearProblem& p, int64_t r0, int64_t r1) {
+  switch (weight_kind(*p.w)) {
+    case WeightKind::Bf16: return linear_rows_tiled<Ops, WeightKind::Bf16>(p, r0, r1);
+    case WeightKind::F16: return linear_rows_tiled<Ops, WeightKind::F16>(p, r0, r1);
+    case WeightKind::F32: return linear_rows_tiled<Ops, WeightKind::F32>(p, r0, r1);
+    case WeightKind::F8: return linear_rows_tiled<Ops, WeightKind::F8>(p, r0, r1);
+    case WeightKind::F8Block: return linear_rows_tiled<Ops, WeightKind::F8Block>(p, r0, r1);
+  }
+}
+
+}  // namespace glm::linear_detail
