@@ -62,12 +62,14 @@ void run_attention(const ModelConfig& c, const AttentionWeights& w, std::span<co
 
 // Routed experts (grouped by expert, one linear() per active expert over its tokens) plus the shared expert.
 // Each token's routed sum is accumulated in ascending expert order, whatever else is in the batch.
-void run_moe(const ModelConfig& c, const MoeWeights& w, ForwardWorkspace& ws, ThreadPool& pool) {
+void run_moe(const ModelConfig& c, const MoeWeights& w, ForwardWorkspace& ws, ThreadPool& pool, int64_t layer,
+             const ForwardOptions& opt) {
   const int64_t T = ws.layout.n_tokens, H = c.hidden_size, E = c.n_routed_experts, K = c.num_experts_per_tok;
   linear(ws.normed.data(), T, w.router, nullptr, ws.router_logits.data(), pool);
   MoeRoutingParams rp{E, K, c.n_group, c.topk_group, c.norm_topk_prob, float(c.routed_scaling_factor)};
   route_tokens(ws.router_logits.data(), w.e_score_correction_bias, T, rp, ws.topk_ids.data(), ws.topk_weights.data(),
                ws.routing_scratch.data());
+  if (opt.on_router) opt.on_router(layer, ws.router_logits.data(), ws.topk_ids.data(), ws.topk_weights.data(), T);
 
   std::fill(ws.expert_count.begin(), ws.expert_count.end(), 0);
   for (int64_t i = 0; i < T * K; ++i) ++ws.expert_count[size_t(ws.topk_ids[size_t(i)])];
@@ -114,14 +116,15 @@ void fill_rope(const RopeTable& rope, ForwardWorkspace& ws) {
 }
 
 void run_decoder_layer(const ModelConfig& c, const LayerWeights& w, std::span<const SequenceInput> batch,
-                       int64_t kv_layer, KvPagePool& kv_pool, ForwardWorkspace& ws, ThreadPool& pool) {
+                       int64_t kv_layer, KvPagePool& kv_pool, ForwardWorkspace& ws, ThreadPool& pool,
+                       const ForwardOptions& opt) {
   const int64_t T = ws.layout.n_tokens, H = c.hidden_size;
   const float eps = float(c.rms_norm_eps);
   rms_norm(ws.x.data(), H, w.input_layernorm, ws.normed.data(), H, T, H, eps);
   run_attention(c, w.attn, batch, kv_layer, kv_pool, ws, pool);
   add_inplace(ws.x.data(), ws.proj_out.data(), T * H);
   rms_norm(ws.x.data(), H, w.post_attention_layernorm, ws.normed.data(), H, T, H, eps);
-  if (w.is_moe) run_moe(c, w.moe, ws, pool);
+  if (w.is_moe) run_moe(c, w.moe, ws, pool, kv_layer, opt);
   else run_mlp(w.dense, ws.normed.data(), T, ws.proj_out.data(), ws, pool);
   add_inplace(ws.x.data(), ws.proj_out.data(), T * H);
 }

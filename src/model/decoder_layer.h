@@ -15,7 +15,8 @@ namespace glm {
 // ws.x (T, H) is updated in place; ws.rope_cos/sin must hold the batch's positions; ws.layout.attention
 // must describe the batch. K/V of the new tokens go to layer `kv_layer` of `kv_pool` for each sequence.
 void run_decoder_layer(const ModelConfig& cfg, const LayerWeights& w, std::span<const SequenceInput> batch,
-                       int64_t kv_layer, KvPagePool& kv_pool, ForwardWorkspace& ws, ThreadPool& pool);
+                       int64_t kv_layer, KvPagePool& kv_pool, ForwardWorkspace& ws, ThreadPool& pool,
+                       const ForwardOptions& opt);
 
 // ws.rope_cos / rope_sin for the positions of ws.layout.
 void fill_rope(const RopeTable& rope, ForwardWorkspace& ws);

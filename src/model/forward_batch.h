@@ -25,8 +25,14 @@ struct SequenceInput {
 // hidden is (n_tokens, H) for all tokens of the batch in order.
 using LayerHook = std::function<void(int64_t index, const float* hidden, int64_t n_tokens)>;
 
+// Debug hook on each MoE layer's routing: router_logits (T, E) pre-sigmoid, expert_ids / weights (T, K)
+// (weights after norm_topk_prob and x routed_scaling_factor).
+using RouterHook = std::function<void(int64_t layer, const float* router_logits, const int32_t* expert_ids,
+                                      const float* weights, int64_t n_tokens)>;
+
 struct ForwardOptions {
-  LayerHook on_layer;  // optional
+  LayerHook on_layer;    // optional
+  RouterHook on_router;  // optional
 };
 
 // Views into the model's workspace, valid until its next forward call.

@@ -59,7 +59,7 @@ ForwardResult Glm4MoeModel::forward(std::span<const SequenceInput> batch, KvPage
   if (opt.on_layer) opt.on_layer(0, ws_.x.data(), T);
   fill_rope(rope_, ws_);
   for (size_t l = 0; l < weights_.layers.size(); ++l) {
-    run_decoder_layer(cfg_, weights_.layers[l], batch, int64_t(l), kv_pool, ws_, pool_);
+    run_decoder_layer(cfg_, weights_.layers[l], batch, int64_t(l), kv_pool, ws_, pool_, opt);
     if (opt.on_layer) opt.on_layer(int64_t(l) + 1, ws_.x.data(), T);
   }
   for (const auto& in : batch) in.kv->set_length(in.start_pos + int64_t(in.tokens.size()));

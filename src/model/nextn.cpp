@@ -40,7 +40,7 @@ ForwardResult NextNDraft::forward(std::span<const SequenceInput> batch, const fl
   linear(ws_.eh_in.data(), T, w_.eh_proj, nullptr, ws_.x.data(), pool);
   if (opt.on_layer) opt.on_layer(0, ws_.x.data(), T);
   fill_rope(target_.rope(), ws_);
-  run_decoder_layer(c, w_.layer, batch, 0, kv_pool, ws_, pool);
+  run_decoder_layer(c, w_.layer, batch, 0, kv_pool, ws_, pool, opt);
   if (opt.on_layer) opt.on_layer(1, ws_.x.data(), T);
   for (const auto& in : batch) in.kv->set_length(in.start_pos + int64_t(in.tokens.size()));
   return finish_forward(c, w_.shared_head_norm, target_.weights().lm_head, ws_, pool);

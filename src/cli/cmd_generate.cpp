@@ -1,0 +1,99 @@
+// glmserve generate: greedy continuation of a list of token ids (no tokenizer needed).
+//   glmserve generate --model-path DIR --prompt-ids 1,2,3 --max-new-tokens N [--threads N]
+// Prints the generated ids, comma-separated, on stdout; progress and timings go to the log (stderr).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+
+#include "cli/command_registry.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/thread_pool.h"
+#include "model/glm4_moe.h"
+
+namespace {
+
+std::vector<int32_t> parse_ids(const std::string& s) {
+  std::vector<int32_t> ids;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (item.empty()) continue;
+    try {
+      size_t used = 0;
+      long v = std::stol(item, &used);
+      if (used != item.size() || v < 0 || v > INT32_MAX) throw std::invalid_argument(item);
+      ids.push_back(int32_t(v));
+    } catch (const std::exception&) {
+      glm::fail(glm::ErrorKind::InvalidArgument, "--prompt-ids: '{}' is not a token id", item);
+    }
+  }
+  if (ids.empty()) glm::fail(glm::ErrorKind::InvalidArgument, "--prompt-ids: no token ids given");
+  return ids;
+}
+
+struct GenerateArgs {
+  std::string model_path, prompt_ids;
+  int max_new_tokens = 16;
+  int threads = 0;
+  bool ignore_eos = false;
+};
+
+int run_generate(const GenerateArgs& a) {
+  using namespace glm;
+  std::vector<int32_t> prompt = parse_ids(a.prompt_ids);
+  if (a.max_new_tokens < 0) fail(ErrorKind::InvalidArgument, "--max-new-tokens must be >= 0");
+  ThreadPool::init_global(a.threads);
+  ThreadPool& pool = ThreadPool::global();
+  LoadOptions opt;
+  opt.max_batch_tokens = std::max<int64_t>(int64_t(prompt.size()), 1);
+  opt.nextn = NextNLoad::Skip;
+  auto model = Glm4MoeModel::load(a.model_path, pool, opt);
+  const ModelConfig& cfg = model->config();
+  const int64_t total = int64_t(prompt.size()) + a.max_new_tokens;
+  const int64_t page_size = 16;
+  auto kv_pool = model->make_kv_pool((total + page_size - 1) / page_size, page_size);
+  KvSequence seq;
+
+  std::vector<int32_t> out;
+  std::vector<int32_t> step(prompt);
+  int64_t pos = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  double prefill_s = 0;
+  for (int i = 0; i < a.max_new_tokens; ++i) {
+    SequenceInput in{step, pos, &seq, false};
+    ForwardResult r = model->forward(std::span<const SequenceInput>(&in, 1), *kv_pool);
+    if (i == 0) prefill_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    pos += int64_t(step.size());
+    const float* lg = r.logits;
+    const int32_t next = int32_t(std::max_element(lg, lg + cfg.vocab_size) - lg);
+    out.push_back(next);
+    if (!a.ignore_eos && std::find(cfg.eos_token_ids.begin(), cfg.eos_token_ids.end(), next) != cfg.eos_token_ids.end())
+      break;
+    step.assign(1, next);
+  }
+  const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  spdlog::info("generate: prompt {} tokens, prefill {:.3f} s ({:.1f} tok/s), {} new tokens, decode {:.1f} tok/s",
+               prompt.size(), prefill_s, double(prompt.size()) / std::max(prefill_s, 1e-9), out.size(),
+               out.size() > 1 ? double(out.size() - 1) / std::max(total_s - prefill_s, 1e-9) : 0.0);
+  std::string line;
+  for (size_t i = 0; i < out.size(); ++i) line += (i ? "," : "") + std::to_string(out[i]);
+  std::printf("%s\n", line.c_str());
+  return 0;
+}
+
+glm::cli::Registration reg{"generate", "Greedy generation from token ids (prints the generated ids)",
+                           [](CLI::App& sub) -> glm::cli::RunFn {
+                             auto a = std::make_shared<GenerateArgs>();
+                             sub.add_option("--model-path", a->model_path, "checkpoint directory")->required();
+                             sub.add_option("--prompt-ids", a->prompt_ids, "comma-separated prompt token ids")->required();
+                             sub.add_option("--max-new-tokens", a->max_new_tokens, "tokens to generate")->capture_default_str();
+                             sub.add_option("--threads", a->threads, "compute threads (0: one per CPU)")->capture_default_str();
+                             sub.add_flag("--ignore-eos", a->ignore_eos, "do not stop at an eos token");
+                             return [a] { return run_generate(*a); };
+                           }};
+
+}  // namespace
