@@ -357,16 +357,16 @@ std::string python_float_repr(double value) {
   std::string out = negative ? "-" : "";
   if (exponent >= -4 && exponent < 16) {
     if (exponent < 0) {
-      out += "0." + std::string(static_cast<size_t>(-exponent - 1), '0') + digits;
+      out.append("0.").append(static_cast<size_t>(-exponent - 1), '0').append(digits);
     } else if (static_cast<size_t>(exponent) + 1 >= digits.size()) {
-      out += digits + std::string(static_cast<size_t>(exponent) + 1 - digits.size(), '0') + ".0";
+      out.append(digits).append(static_cast<size_t>(exponent) + 1 - digits.size(), '0').append(".0");
     } else {
-      out += digits.substr(0, static_cast<size_t>(exponent) + 1) + "." +
-             digits.substr(static_cast<size_t>(exponent) + 1);
+      const size_t point = static_cast<size_t>(exponent) + 1;
+      out.append(digits, 0, point).append(".").append(digits, point, std::string::npos);
     }
   } else {
-    out += digits.substr(0, 1);
-    if (digits.size() > 1) out += "." + digits.substr(1);
+    out.append(digits, 0, 1);
+    if (digits.size() > 1) out.append(".").append(digits, 1, std::string::npos);
     out += fmt::format("e{}{:02d}", exponent < 0 ? '-' : '+', std::abs(exponent));
   }
   return out;

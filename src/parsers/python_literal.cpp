@@ -1,5 +1,7 @@
 #include "parsers/python_literal.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -83,7 +85,7 @@ class LiteralReader {
       if (operand->is_number_unsigned()) {
         uint64_t u = operand->get<uint64_t>();
         if (u == (uint64_t{1} << 63)) return Json(std::numeric_limits<int64_t>::min());
-        return make_big_int("-" + std::to_string(u));
+        return make_big_int(fmt::format("-{}", u));
       }
       int64_t i = operand->get<int64_t>();
       return Json(-i);
@@ -144,10 +146,10 @@ class LiteralReader {
 
   // Python dict identity of a key: True == 1 == 1.0 hash alike; the first key object is kept.
   static std::string key_identity(const Json& key) {
-    if (key.is_string()) return "s" + key.get<std::string>();
-    if (key.is_boolean()) return "n" + std::to_string(key.get<bool>() ? 1.0 : 0.0);
-    if (key.is_number()) return "n" + std::to_string(key.get<double>());
-    if (is_big_int(key)) return "b" + python_json_dumps(key);
+    if (key.is_string()) return fmt::format("s{}", key.get<std::string>());
+    if (key.is_boolean()) return fmt::format("n{}", key.get<bool>() ? 1.0 : 0.0);
+    if (key.is_number()) return fmt::format("n{}", key.get<double>());
+    if (is_big_int(key)) return fmt::format("b{}", python_json_dumps(key));
     return "z";
   }
 

@@ -13,9 +13,16 @@ const Json* resolve_local_ref(const Json& root, const std::string& ref) {
   size_t start = 2;
   while (start <= ref.size()) {
     size_t slash = ref.find('/', start);
-    std::string part = ref.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    for (size_t p; (p = part.find("~1")) != std::string::npos;) part.replace(p, 2, "/");
-    for (size_t p; (p = part.find("~0")) != std::string::npos;) part.replace(p, 2, "~");
+    std::string_view escaped = std::string_view(ref).substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    std::string part;  // JSON-pointer unescaping: "~1" -> "/", "~0" -> "~"
+    for (size_t i = 0; i < escaped.size(); ++i) {
+      if (escaped[i] == '~' && i + 1 < escaped.size() && (escaped[i + 1] == '0' || escaped[i + 1] == '1')) {
+        part.push_back(escaped[i + 1] == '1' ? '/' : '~');
+        ++i;
+      } else {
+        part.push_back(escaped[i]);
+      }
+    }
     if (target->is_object()) {
       auto it = target->find(part);
       if (it == target->end()) return nullptr;

@@ -83,12 +83,16 @@ void check_tool_case(const nlohmann::json& c) {
       ASSERT_EQ(r.calls.size(), calls.size());
       for (size_t i = 0; i < calls.size(); ++i) {
         EXPECT_EQ(r.calls[i].index, static_cast<int>(i));
-        if (calls[i].contains("name")) EXPECT_EQ(r.calls[i].name, calls[i]["name"].get<std::string>());
-        if (calls[i].contains("parameters"))
+        if (calls[i].contains("name")) {
+          EXPECT_EQ(r.calls[i].name, calls[i]["name"].get<std::string>());
+        }
+        if (calls[i].contains("parameters")) {
           EXPECT_EQ(r.calls[i].arguments, calls[i]["parameters"].get<std::string>());
-        if (calls[i].contains("parameters_json"))
+        }
+        if (calls[i].contains("parameters_json")) {
           EXPECT_TRUE(json_equal(parse_arguments(r.calls[i].arguments), calls[i]["parameters_json"]))
               << r.calls[i].arguments << " vs " << calls[i]["parameters_json"].dump();
+        }
       }
     }
   } else {
@@ -105,7 +109,9 @@ void check_tool_case(const nlohmann::json& c) {
         params[item.index] += item.arguments;
       }
       for (size_t i = 0; i < want.size(); ++i) {
-        if (want[i].contains("name")) EXPECT_EQ(names[i], want[i]["name"].get<std::string>());
+        if (want[i].contains("name")) {
+          EXPECT_EQ(names[i], want[i]["name"].get<std::string>());
+        }
         EXPECT_EQ(params[i], want[i]["parameters"].get<std::string>());
       }
     }
@@ -177,9 +183,15 @@ void check_reasoning_case(const nlohmann::json& c) {
       EXPECT_EQ(r.normal_text, "") << "chunk " << i;
       continue;
     }
-    if (want.contains("reasoning_text")) EXPECT_EQ(r.reasoning_text, want["reasoning_text"].get<std::string>()) << i;
-    if (want.contains("normal_text")) EXPECT_EQ(r.normal_text, want["normal_text"].get<std::string>()) << i;
-    if (want.contains("in_reasoning_after")) EXPECT_EQ(parser.in_reasoning(), want["in_reasoning_after"].get<bool>());
+    if (want.contains("reasoning_text")) {
+      EXPECT_EQ(r.reasoning_text, want["reasoning_text"].get<std::string>()) << i;
+    }
+    if (want.contains("normal_text")) {
+      EXPECT_EQ(r.normal_text, want["normal_text"].get<std::string>()) << i;
+    }
+    if (want.contains("in_reasoning_after")) {
+      EXPECT_EQ(parser.in_reasoning(), want["in_reasoning_after"].get<bool>());
+    }
   }
 }
 

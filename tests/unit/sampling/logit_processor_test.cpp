@@ -132,8 +132,12 @@ TEST(DisallowedTokens, SetsListedIdsToMinusInfinity) {
   auto original = row;
   DisallowedTokensProcessor().apply(row, {{}, {}, &params});
   for (size_t i = 0; i < row.size(); ++i) {
-    if (i == 3 || i == 7) EXPECT_TRUE(std::isinf(row[i]) && row[i] < 0);
-    else EXPECT_EQ(row[i], original[i]);
+    if (i == 3 || i == 7) {
+      EXPECT_TRUE(std::isinf(row[i]) && row[i] < 0);
+    }
+    else {
+      EXPECT_EQ(row[i], original[i]);
+    }
   }
   nlohmann::json bad = {{"token_ids", "3"}};
   EXPECT_THROW(DisallowedTokensProcessor().apply(row, {{}, {}, &bad}), GlmError);
