@@ -133,6 +133,15 @@ class FakeReasoning : public ReasoningStream {
   explicit FakeReasoning(bool force) : in_reasoning_(force) {}
   std::pair<std::string, std::string> feed(std::string_view chunk) override {
     buf_ += chunk;
+    if (!stripped_) {  // the first <think> opens reasoning wherever it is
+      if (std::string_view("<think>").substr(0, buf_.size()) == buf_) return {};
+      stripped_ = true;
+      auto open = buf_.find("<think>");
+      if (open != std::string::npos) {
+        buf_.erase(open, 7);
+        in_reasoning_ = true;
+      }
+    }
     std::string r, n;
     for (;;) {
       const std::string tag = in_reasoning_ ? "</think>" : "<think>";
@@ -159,6 +168,7 @@ class FakeReasoning : public ReasoningStream {
 
  private:
   bool in_reasoning_;
+  bool stripped_ = false;
   std::string buf_;
 };
 
