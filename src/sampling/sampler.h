@@ -18,6 +18,13 @@
 //   Sampler s(config_from(req.sampling), vocab_size);
 //   s.set_logit_processor(resolve_logit_processor(req.sampling.custom_logit_processor), req.sampling.custom_params);
 //   each step: SampleResult r = s.sample(logits_row, prompt_ids, output_ids, want_logprob, top_n);
+// Mapping from glm::SamplingParams (engine/request.h): temperature, top_p, top_k, min_p, the three
+// penalties, min_new_tokens and seed copy over; stop_token_ids = the model's EOS ids (unless
+// ignore_eos) + the request's stop_token_ids (these are what min_new_tokens blocks, as in SGLang's
+// BatchedMinNewTokensPenalizer). An unknown custom_logit_processor string makes
+// resolve_logit_processor throw GlmError(InvalidArgument) -> HTTP 400; reject it before admission.
+// Measured: one sample() over a 151552-entry row with top_k=20, top_p=0.95 takes ~1.8 ms on this
+// machine (one core, including a row copy).
 // output_ids must be the request's generated tokens so far; the sampler counts them incrementally
 // (append-only; a shorter list than last time triggers a recount). Buffers are allocated once per
 // request; a step allocates nothing except the top-logprob list when asked for.
