@@ -1,5 +1,6 @@
 #include "model/checkpoint.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -44,6 +45,7 @@ Checkpoint::Checkpoint(const std::string& model_dir) : dir_(model_dir) {
         fail(ErrorKind::InvalidModel, "{}/{}: missing shard (listed in {} for tensor '{}' and others)", model_dir,
              fname, index, example);
       }
+    std::sort(files.begin(), files.end());
   } else if (fs::exists(model_dir + "/model.safetensors")) {
     files.push_back("model.safetensors");
   } else {
