@@ -92,32 +92,73 @@ Json glm47_parse_argument(std::string_view raw, const std::optional<std::string>
   return Json(std::string(raw));
 }
 
-Json type_argument_value(ArgumentTyping typing, const ToolSet& tools, std::string_view tool,
-                         std::string_view key, std::string_view raw) {
-  if (typing == ArgumentTyping::Glm45) {
-    auto arg_type = glm45_argument_type(tools, tool, key);
-    Json parsed = glm45_parse_argument(raw, arg_type);
-    if (arg_type && *arg_type == "string") {
-      if (parsed.is_string()) return parsed;
-      if (is_container(parsed)) return Json(python_json_dumps(parsed));
-      return Json(python_str(parsed));  // str(): "True", "None", "100000.0", "12345"
-    }
-    return parsed;
-  }
-  auto arg_type = glm47_argument_type(tools, tool, key);
+namespace {
+
+// One glm47 value given the sibling arguments typed so far (known: an object, or nullptr).
+Json type_glm47_value(const ToolSet& tools, std::string_view tool, std::string_view key, std::string_view raw,
+                      const Json* known) {
+  auto arg_type = glm47_argument_type(tools, tool, key, known);
   // Untyped values are parsed as if they were strings: JSON when it parses, else the raw text.
   Json parsed = glm47_parse_argument(raw, arg_type ? arg_type : std::optional<std::string>("string"));
   if (arg_type && *arg_type == "string") return parsed.is_string() ? parsed : Json(std::string(raw));
   if (!arg_type) {
     // A value whose JSON type the schema rejects stays the raw text when a string is admissible
     // (e.g. enum ["7", 8] with "7").
-    auto allowed = glm47_argument_types(tools, tool, key, &parsed);
+    auto allowed = glm47_argument_types(tools, tool, key, &parsed, known);
     Json raw_json = Json(std::string(raw));
-    auto native = glm47_argument_types(tools, tool, key, &raw_json);
+    auto native = glm47_argument_types(tools, tool, key, &raw_json, known);
     if (allowed && !allowed->count(python_json_type(parsed, true)) && native && native->count("string"))
       return raw_json;
   }
   return parsed;
+}
+
+Json type_glm45_value(const ToolSet& tools, std::string_view tool, std::string_view key, std::string_view raw) {
+  auto arg_type = glm45_argument_type(tools, tool, key);
+  Json parsed = glm45_parse_argument(raw, arg_type);
+  if (arg_type && *arg_type == "string") {
+    if (parsed.is_string()) return parsed;
+    if (is_container(parsed)) return Json(python_json_dumps(parsed));
+    return Json(python_str(parsed));  // str(): "True", "None", "100000.0", "12345"
+  }
+  return parsed;
+}
+
+}  // namespace
+
+Json type_argument_value(ArgumentTyping typing, const ToolSet& tools, std::string_view tool,
+                         std::string_view key, std::string_view raw) {
+  if (typing == ArgumentTyping::Glm45) return type_glm45_value(tools, tool, key, raw);
+  return type_glm47_value(tools, tool, key, raw, nullptr);
+}
+
+Json type_argument_pairs(ArgumentTyping typing, const ToolSet& tools, std::string_view tool,
+                         const std::vector<std::pair<std::string_view, std::string_view>>& pairs) {
+  Json arguments = Json::object();
+  if (typing == ArgumentTyping::Glm45) {
+    for (const auto& [raw_key, raw_value] : pairs) {
+      std::string key(python_strip(raw_key));
+      arguments[key] = type_glm45_value(tools, tool, key, raw_value);
+    }
+    return arguments;
+  }
+  Json known = Json::object();
+  if (pairs.size() > 1 && glm47_needs_argument_context(tools, tool)) {
+    // First pass: values whose type is certain (or that could not be a string) steer union branches.
+    for (const auto& [raw_key, raw_value] : pairs) {
+      std::string key(python_strip(raw_key));
+      Json parsed = type_glm47_value(tools, tool, key, raw_value, nullptr);
+      Json raw_json = Json(std::string(raw_value));
+      auto native = glm47_argument_types(tools, tool, key, &raw_json, nullptr);
+      if (parsed.is_string() || !native || !native->count("string")) known[key] = std::move(parsed);
+    }
+  }
+  for (const auto& [raw_key, raw_value] : pairs) {
+    std::string key(python_strip(raw_key));
+    arguments[key] = type_glm47_value(tools, tool, key, raw_value, &known);
+    known[key] = arguments[key];
+  }
+  return arguments;
 }
 
 }  // namespace glm::parsers

@@ -77,12 +77,7 @@ std::optional<std::string> GlmToolParser::schema_type(std::string_view key) cons
 }
 
 Json GlmToolParser::parse_arguments_body(std::string_view name, std::string_view body) const {
-  Json args = Json::object();
-  for (const auto& [raw_key, raw_value] : find_argument_pairs(body)) {
-    std::string key(python_strip(raw_key));
-    args[key] = type_argument_value(typing(), tools_, name, key, raw_value);
-  }
-  return args;
+  return type_argument_pairs(typing(), tools_, name, find_argument_pairs(body));
 }
 
 ToolParseResult GlmToolParser::parse(std::string_view text) const {
@@ -145,6 +140,7 @@ void GlmToolParser::start_call() {
   value_mode_ = ValueMode::Undecided;
   string_opened_ = false;
   first_param_ = true;
+  buffer_whole_call_ = false;
 }
 
 bool GlmToolParser::read_call_name(ToolStreamDelta& out) {
@@ -172,6 +168,8 @@ bool GlmToolParser::read_call_name(ToolStreamDelta& out) {
   }
   call_name_ = std::move(name);
   name_sent_ = true;
+  // Values typed with their siblings' help can only be sent once all of them are known.
+  buffer_whole_call_ = dialect_ == Dialect::Glm47 && glm47_needs_argument_context(tools_, call_name_);
   out.calls.push_back({current_tool_id_, call_name_, ""});
   return true;
 }
@@ -231,6 +229,7 @@ ToolStreamDelta GlmToolParser::push(std::string_view chunk) {
 void GlmToolParser::feed_body(std::string_view text, ToolStreamDelta& out) {
   if (text.empty()) return;
   body_.append(text);
+  if (buffer_whole_call_) return;  // sent whole by finalize_call
   std::string json;
   for (char c : text) feed_char(c, json);
   if (phase_ == Phase::InValue && value_mode_ == ValueMode::StreamString) stream_string_content(json, false);

@@ -51,7 +51,8 @@ class GlmToolParser : public ToolCallParser {
   std::string buffer_;
   bool in_call_ = false;
   bool name_sent_ = false;
-  bool skip_block_ = false;  // a block without a usable name: consumed silently up to </tool_call>
+  bool skip_block_ = false;
+  bool buffer_whole_call_ = false;  // glm47 union schemas: arguments go out in one piece at the end  // a block without a usable name: consumed silently up to </tool_call>
   int current_tool_id_ = -1;
   std::string call_name_;
   std::string body_;      // raw body of the current call consumed so far

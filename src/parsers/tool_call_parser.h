@@ -27,8 +27,8 @@
 // streaming has already sent both) and a `</tool_call>` inside an unterminated value.
 // parse() reproduces SGLang 0.5.23's Glm4MoeDetector / Glm47MoeDetector.detect_and_parse exactly
 // (tests/unit/parsers/sglang_oracle_test.cpp runs both on the same corpus), except that a call with
-// an empty name is never forwarded. Not implemented from glm47: sibling-context typing of union
-// schemas (discriminators) and the matching "buffer the whole call" streaming mode.
+// an empty name is never forwarded. glm47 tools whose union schemas need sibling context to type a
+// value (discriminators) get their arguments in one fragment at `</tool_call>`, as in SGLang.
 //
 // Deliberate streaming differences from SGLang, all where SGLang's output is inconsistent or lossy:
 // - glm45 streaming emits normal text that precedes `<tool_call>` in the same chunk (SGLang drops it).

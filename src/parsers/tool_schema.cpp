@@ -143,21 +143,37 @@ bool json_equal(const Json& a, const Json& b) {
 using TypeSet = std::set<std::string>;
 
 std::optional<TypeSet> argument_types(const Json& schema, const Json& root, const std::string* key,
-                                      std::vector<const Json*>& path, const Json* value) {
+                                      std::vector<const Json*>& path, const Json* value, const Json* arguments);
+
+// _matches_discriminators: a union branch stays possible unless an already-typed sibling argument has
+// a JSON type the branch rejects.
+bool matches_discriminators(const Json& branch, const Json& root, const Json* arguments) {
+  if (!arguments || !arguments->is_object()) return true;
+  for (auto it = arguments->begin(); it != arguments->end(); ++it) {
+    std::vector<const Json*> fresh;
+    const std::string name = it.key();
+    auto types = argument_types(branch, root, &name, fresh, &it.value(), nullptr);
+    if (types && !types->count(python_json_type(it.value(), true))) return false;
+  }
+  return true;
+}
+
+std::optional<TypeSet> argument_types(const Json& schema, const Json& root, const std::string* key,
+                                      std::vector<const Json*>& path, const Json* value, const Json* arguments) {
   if (!schema.is_object() || std::find(path.begin(), path.end(), &schema) != path.end() || path.size() > 64)
     return std::nullopt;
   path.push_back(&schema);
   std::vector<TypeSet> constraints;
   if (auto ref = schema.find("$ref"); ref != schema.end() && ref->is_string()) {
     if (const Json* target = resolve_local_ref(root, ref->get<std::string>()))
-      if (auto t = argument_types(*target, root, key, path, value)) constraints.push_back(*t);
+      if (auto t = argument_types(*target, root, key, path, value, arguments)) constraints.push_back(*t);
   }
   if (key) {
     auto props = schema.find("properties");
     if (props != schema.end() && props->is_object()) {
       auto field = props->find(*key);
       if (field != props->end())
-        if (auto t = argument_types(*field, root, nullptr, path, value)) constraints.push_back(*t);
+        if (auto t = argument_types(*field, root, nullptr, path, value, nullptr)) constraints.push_back(*t);
     }
   } else {
     if (auto t = schema.find("type"); t != schema.end()) {
@@ -191,7 +207,9 @@ std::optional<TypeSet> argument_types(const Json& schema, const Json& root, cons
     auto branches = schema.find(keyword);
     if (branches == schema.end() || !branches->is_array()) continue;
     std::vector<std::optional<TypeSet>> alternatives;
-    for (const auto& branch : *branches) alternatives.push_back(argument_types(branch, root, key, path, value));
+    for (const auto& branch : *branches)
+      if (!key || matches_discriminators(branch, root, arguments))
+        alternatives.push_back(argument_types(branch, root, key, path, value, arguments));
     bool all_known = !alternatives.empty() &&
                      std::all_of(alternatives.begin(), alternatives.end(), [](const auto& t) { return t.has_value(); });
     if (all_known) {
@@ -202,7 +220,7 @@ std::optional<TypeSet> argument_types(const Json& schema, const Json& root, cons
   }
   if (auto all = schema.find("allOf"); all != schema.end() && all->is_array()) {
     for (const auto& branch : *all)
-      if (auto t = argument_types(branch, root, key, path, value)) constraints.push_back(*t);
+      if (auto t = argument_types(branch, root, key, path, value, arguments)) constraints.push_back(*t);
   }
   path.pop_back();
   if (constraints.empty()) return std::nullopt;
@@ -257,21 +275,59 @@ std::optional<std::string> glm45_argument_type(const ToolSet& tools, std::string
 }
 
 std::optional<std::set<std::string>> glm47_argument_types(const ToolSet& tools, std::string_view tool,
-                                                          std::string_view key, const Json* value) {
+                                                          std::string_view key, const Json* value,
+                                                          const Json* known_arguments) {
   const ToolDefinition* def = tools.find(tool);
   if (!def) return std::nullopt;
   std::string k(key);
   std::vector<const Json*> path;
-  return argument_types(def->parameters, def->parameters, &k, path, value);
+  return argument_types(def->parameters, def->parameters, &k, path, value, known_arguments);
 }
 
 std::optional<std::string> glm47_argument_type(const ToolSet& tools, std::string_view tool,
-                                               std::string_view key) {
-  auto types = glm47_argument_types(tools, tool, key);
+                                               std::string_view key, const Json* known_arguments) {
+  auto types = glm47_argument_types(tools, tool, key, nullptr, known_arguments);
   if (!types) return std::nullopt;
   if (*types == std::set<std::string>{"integer", "number"}) return "number";
   if (types->size() == 1) return *types->begin();
   return std::nullopt;
+}
+
+namespace {
+
+void collect_context_keys(const Json& node, const Json& root, std::vector<const Json*>& seen,
+                          std::set<std::string>& keys, bool& has_union) {
+  if (!node.is_object() || std::find(seen.begin(), seen.end(), &node) != seen.end()) return;
+  seen.push_back(&node);
+  if (auto props = node.find("properties"); props != node.end() && props->is_object())
+    for (auto it = props->begin(); it != props->end(); ++it) keys.insert(it.key());
+  if (auto ref = node.find("$ref"); ref != node.end() && ref->is_string())
+    if (const Json* target = resolve_local_ref(root, ref->get<std::string>()))
+      collect_context_keys(*target, root, seen, keys, has_union);
+  for (const char* keyword : {"anyOf", "oneOf", "allOf"}) {
+    auto branches = node.find(keyword);
+    if (branches == node.end() || !branches->is_array()) continue;
+    if (std::string_view(keyword) != "allOf") has_union = true;
+    for (const auto& branch : *branches) collect_context_keys(branch, root, seen, keys, has_union);
+  }
+}
+
+}  // namespace
+
+bool glm47_needs_argument_context(const ToolSet& tools, std::string_view tool) {
+  const ToolDefinition* def = tools.find(tool);
+  if (!def) return false;
+  std::vector<const Json*> seen;
+  std::set<std::string> keys;
+  bool has_union = false;
+  collect_context_keys(def->parameters, def->parameters, seen, keys, has_union);
+  if (!has_union) return false;
+  for (const auto& key : keys) {
+    std::vector<const Json*> path;
+    auto types = argument_types(def->parameters, def->parameters, &key, path, nullptr, nullptr);
+    if (!types || (types->size() > 1 && *types != std::set<std::string>{"integer", "number"})) return true;
+  }
+  return false;
 }
 
 }  // namespace glm::parsers

@@ -43,13 +43,19 @@ std::optional<std::string> glm45_argument_type(const ToolSet& tools, std::string
 
 // glm47 (glm47_moe_detector._argument_types): every JSON type the property admits ("number" also
 // admits "integer"), following $ref, anyOf/oneOf (union), allOf (intersection), const/enum. With
-// `value` set, const/enum only contribute the types of entries equal to it. nullopt = unconstrained.
+// `value` set, const/enum only contribute the types of entries equal to it. With `known_arguments`
+// (an object of already-typed sibling arguments), union branches those siblings contradict are
+// skipped (discriminated unions). nullopt = unconstrained.
 std::optional<std::set<std::string>> glm47_argument_types(const ToolSet& tools, std::string_view tool,
-                                                          std::string_view key,
-                                                          const Json* value = nullptr);
+                                                          std::string_view key, const Json* value = nullptr,
+                                                          const Json* known_arguments = nullptr);
 
 // glm47 get_argument_type: the single admissible type ({number, integer} -> "number"), else nullopt.
 std::optional<std::string> glm47_argument_type(const ToolSet& tools, std::string_view tool,
-                                               std::string_view key);
+                                               std::string_view key, const Json* known_arguments = nullptr);
+
+// glm47 _needs_argument_context: the tool's schema has a union under which some property's type is
+// ambiguous, so values are typed with their siblings' help (and streamed as one object at the end).
+bool glm47_needs_argument_context(const ToolSet& tools, std::string_view tool);
 
 }  // namespace glm::parsers

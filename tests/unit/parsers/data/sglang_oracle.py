@@ -81,7 +81,13 @@ WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters":
 SEARCH = {"type": "function", "function": {"name": "search", "parameters": {"type": "object", "properties": {
     "query": {"type": "string"}, "limit": {"type": "number"}}}}}
 NOARGS = {"type": "function", "function": {"name": "list_files", "parameters": {"type": "object", "properties": {}}}}
-TOOLS = [WEATHER, SEARCH, NOARGS]
+SHAPE = {"type": "function", "function": {"name": "shape", "parameters": {"type": "object", "anyOf": [
+    {"properties": {"kind": {"const": "circle"}, "size": {"type": "number"}}},
+    {"properties": {"kind": {"const": "label"}, "size": {"type": "string"}}}]}}}
+MIXED = {"type": "function", "function": {"name": "mixed", "parameters": {"type": "object", "properties": {
+    "value": {"anyOf": [{"type": "integer"}, {"type": "string"}]}, "flag": {"type": ["boolean", "string"]},
+    "item": {"$ref": "#/$defs/item"}}, "$defs": {"item": {"oneOf": [{"type": "object"}, {"type": "null"}]}}}}}
+TOOLS = [WEATHER, SEARCH, NOARGS, SHAPE, MIXED]
 
 VALUES = {
     "city": ["Beijing", "北京", " New York ", "", "\"quoted\"", "'single'", "12345", "a\\nb", "line1\nline2",
@@ -132,6 +138,13 @@ def make_inputs(rng):
             prefix = rng.choice(["", "Sure.", "Let me check. ", "\n"])
             suffix = rng.choice(["", " done", "\n"])
             inputs.append((dialect, prefix + sep.join(calls) + suffix))
+        for kind in ("circle", "label", "square"):
+            for size in ("5", "big", "1.5", "\"7\""):
+                for order in (0, 1):
+                    pairs = [("kind", kind), ("size", size)]
+                    inputs.append((dialect, call_text(dialect, "shape", pairs if order else pairs[::-1])))
+        for value in ("3", "x", "true", "null", "{\"a\": 1}", "[1]", "2.5"):
+            inputs.append((dialect, call_text(dialect, "mixed", [("value", value), ("flag", value), ("item", value)])))
         inputs += [(dialect, t) for t in [
             "no tool call here", "<tool_call>get_weather", "text <tool_call></tool_call> more",
             "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>unterminated</tool_call>",
