@@ -41,6 +41,27 @@ TEST(SglangOracle, NonStreamingToolParsesMatchSglangExactly) {
   EXPECT_GT(with_calls, 200u);
 }
 
+TEST(SglangOracle, ForwardedUnknownToolsMatchSglang) {
+  // SGLang with SGLANG_FORWARD_UNKNOWN_TOOLS=1 keeps calls to tools the request did not declare.
+  auto oracle = load_oracle();
+  ASSERT_TRUE(oracle.is_object());
+  auto tools = ToolSet::from_openai_tools(oracle["tools"]);
+  ToolParserOptions forward;
+  forward.forward_unknown_tools = true;
+  size_t n = 0;
+  for (const auto& c : oracle["tool_cases_forward_unknown"]) {
+    SCOPED_TRACE(c["input"].get<std::string>());
+    auto r = make_tool_call_parser(c["parser"].get<std::string>(), tools, forward)->parse(c["input"].get<std::string>());
+    ASSERT_EQ(r.calls.size(), c["calls"].size());
+    for (size_t i = 0; i < r.calls.size(); ++i) {
+      EXPECT_EQ(r.calls[i].name, c["calls"][i]["name"].get<std::string>());
+      EXPECT_EQ(r.calls[i].arguments, c["calls"][i]["parameters"].get<std::string>());
+    }
+    ++n;
+  }
+  EXPECT_GT(n, 20u);
+}
+
 TEST(SglangOracle, JsonLoadsDumpsMatchCPython) {
   auto oracle = load_oracle();
   ASSERT_TRUE(oracle.is_object());

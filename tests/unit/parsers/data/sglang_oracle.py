@@ -255,10 +255,14 @@ def _sglang_version():
 
 def main():
     rng = random.Random(20240627)
-    tool_cases = [run_tool_case(d, t) for d, t in make_inputs(rng)]
+    inputs = make_inputs(rng)
+    tool_cases = [run_tool_case(d, t) for d, t in inputs]
+    os.environ["SGLANG_FORWARD_UNKNOWN_TOOLS"] = "1"
+    forward_cases = [run_tool_case(d, t) for d, t in inputs if "unknown_tool" in t]
+    del os.environ["SGLANG_FORWARD_UNKNOWN_TOOLS"]
     json_values, literals = python_values()
     reasoning = reasoning_cases(random.Random(4242))
-    print(json.dumps({"tools": TOOLS, "tool_cases": tool_cases, "json_values": json_values,
+    print(json.dumps({"tools": TOOLS, "tool_cases": tool_cases, "tool_cases_forward_unknown": forward_cases, "json_values": json_values,
                       "literal_eval": literals, "reasoning_cases": reasoning, "sglang_version": _sglang_version()},
                      ensure_ascii=False, indent=1))
 
