@@ -151,6 +151,7 @@ Value f_join(Interpreter& in, const Value& v, const CallArgs& a) {
 Value f_int(Interpreter&, const Value& v, const CallArgs& a) {
   Value dflt = arg_or(a, 0, "default", Value(0));
   int64_t base = arg_or(a, 1, "base", Value(10)).as_int();
+  if (v.is_undefined()) template_fail("UndefinedError: {}", v.undefined_hint());  // int(Undefined) raises
   if (v.is_int() || v.is_bool()) return Value(v.as_int());
   if (v.is_float()) return std::isfinite(v.as_double()) ? Value(static_cast<int64_t>(v.as_double())) : dflt;
   if (v.is_string()) {
@@ -174,6 +175,7 @@ Value f_int(Interpreter&, const Value& v, const CallArgs& a) {
 
 Value f_float(Interpreter&, const Value& v, const CallArgs& a) {
   Value dflt = arg_or(a, 0, "default", Value(0.0));
+  if (v.is_undefined()) template_fail("UndefinedError: {}", v.undefined_hint());  // float(Undefined) raises
   if (v.is_number()) return Value(v.as_double());
   if (v.is_string()) {
     std::string s = py_strip(v.as_string(), nullptr, true, true);
@@ -192,6 +194,7 @@ Value f_round(Interpreter&, const Value& v, const CallArgs& a) {
   std::string method = to_py_str(arg_or(a, 1, "method", Value("common")));
   if (!v.is_number()) template_fail("TypeError: round() needs a number, not {}", v.type_name());
   double x = v.as_double();
+  if (method == "common" && !v.is_float() && precision >= 0) return Value(v.as_int());  // round(int) is an int
   if (method == "common") {
     // Python's round(): correctly rounded, ties to even on the exact binary value; glibc's printf
     // rounds the same way, so print with `precision` decimals and read back.
@@ -287,8 +290,16 @@ Value f_format(Interpreter&, const Value& v, const CallArgs& a) {
   return Value(py_percent_format(to_py_str(v), Value::list(a.positional, true)));
 }
 
+// jinja: len(re.findall(r"\w+", s)); non-ASCII code points count as word characters (letters/digits).
 Value f_wordcount(Interpreter&, const Value& v, const CallArgs&) {
-  return Value(static_cast<int64_t>(py_split(to_py_str(v), nullptr, -1).size()));
+  int64_t words = 0;
+  bool in_word = false;
+  for (char32_t c : utf8_decode(to_py_str(v))) {
+    bool word = c == '_' || (c < 0x80 ? std::isalnum(static_cast<int>(c)) != 0 : !py_isspace(c));
+    if (word && !in_word) ++words;
+    in_word = word;
+  }
+  return Value(words);
 }
 
 Value f_tojson(Interpreter&, const Value& v, const CallArgs& a) {
@@ -313,6 +324,7 @@ Value f_unique(Interpreter& in, const Value& v, const CallArgs& a) {
   std::vector<Value> seen, out;
   for (const auto& item : in.iterate(v)) {
     Value key = sort_key(attribute.is_none() ? item : get_attribute_path(in, item, to_py_str(attribute)), case_sensitive);
+    if ((key.is_list() && !key.as_list().is_tuple) || key.is_dict()) template_fail("TypeError: unhashable type: '{}'", key.type_name());
     if (std::none_of(seen.begin(), seen.end(), [&](const Value& s) { return values_equal(s, key); })) {
       seen.push_back(key);
       out.push_back(item);
@@ -364,6 +376,7 @@ Value f_sum(Interpreter& in, const Value& v, const CallArgs& a) {
 
 Value f_map(Interpreter& in, const Value& v, const CallArgs& a) {
   std::vector<Value> out;
+  if (!v.truthy()) return Value::list();  // jinja: `if value: for item in value` (0/None/False map to nothing)
   if (const Value* attr = a.get(99, "attribute")) {
     Value dflt = arg_or(a, 99, "default", Value());
     for (const auto& x : in.iterate(v)) {
@@ -382,6 +395,7 @@ Value f_map(Interpreter& in, const Value& v, const CallArgs& a) {
 }
 
 Value select_impl(Interpreter& in, const Value& v, const CallArgs& a, bool by_attr, bool keep_when) {
+  if (!v.truthy()) return Value::list();  // as f_map
   size_t first = 0;
   std::string attr;
   if (by_attr) {
@@ -431,16 +445,25 @@ bool t_iterable(Interpreter&, const Value& v, const CallArgs&) {
 bool t_sequence(Interpreter&, const Value& v, const CallArgs&) {
   return v.is_undefined() || v.is_string() || v.is_list() || v.is_dict();
 }
-bool t_even(Interpreter&, const Value& v, const CallArgs&) {
-  if (!v.is_int() && !v.is_bool()) template_fail("TypeError: even test needs an integer");
-  return v.as_int() % 2 == 0;
-}
-bool t_odd(Interpreter& in, const Value& v, const CallArgs& a) { return !t_even(in, v, a); }
-bool t_divisibleby(Interpreter&, const Value& v, const CallArgs& a) {
-  const Value& n = test_arg(a);
-  if (n.as_int() == 0) template_fail("ZeroDivisionError: integer division or modulo by zero");
+// jinja's even/odd/divisibleby compute `value % n` with Python semantics (floats allowed).
+bool py_mod_is_zero(const Value& v, const Value& n) {
+  if (!v.is_number() || !n.is_number())
+    template_fail("TypeError: unsupported operand type(s) for %: '{}' and '{}'", v.type_name(), n.type_name());
+  if (n.as_double() == 0.0) template_fail("ZeroDivisionError: integer division or modulo by zero");
+  if (v.is_float() || n.is_float()) return std::fmod(v.as_double(), n.as_double()) == 0.0;
   return v.as_int() % n.as_int() == 0;
 }
+bool t_even(Interpreter&, const Value& v, const CallArgs&) { return py_mod_is_zero(v, Value(2)); }
+bool t_odd(Interpreter&, const Value& v, const CallArgs&) {
+  if (!v.is_number()) return py_mod_is_zero(v, Value(2));
+  if (v.is_float()) {
+    double m = std::fmod(v.as_double(), 2.0);
+    if (m < 0) m += 2.0;
+    return m == 1.0;
+  }
+  return v.as_int() % 2 != 0;
+}
+bool t_divisibleby(Interpreter&, const Value& v, const CallArgs& a) { return py_mod_is_zero(v, test_arg(a)); }
 bool t_eq(Interpreter&, const Value& v, const CallArgs& a) { return values_equal(v, test_arg(a)); }
 bool t_ne(Interpreter&, const Value& v, const CallArgs& a) { return !values_equal(v, test_arg(a)); }
 bool t_lt(Interpreter&, const Value& v, const CallArgs& a) { return value_less(v, test_arg(a)); }

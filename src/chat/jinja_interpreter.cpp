@@ -62,7 +62,11 @@ bool value_in(const Value& needle, const Value& haystack) {
       if (values_equal(e, needle)) return true;
     return false;
   }
-  if (haystack.is_dict()) return needle.is_string() && haystack.as_dict().find(needle.as_string()) != nullptr;
+  if (haystack.is_dict()) {
+    if ((needle.is_list() && !needle.as_list().is_tuple) || needle.is_dict())
+      template_fail("TypeError: unhashable type: '{}'", needle.type_name());
+    return needle.is_string() && haystack.as_dict().find(needle.as_string()) != nullptr;
+  }
   if (haystack.is_undefined()) return false;  // Undefined iterates as empty
   template_fail("TypeError: argument of type '{}' is not iterable", haystack.type_name());
 }
@@ -398,6 +402,8 @@ Value Interpreter::getitem(const Value& obj, const Value& key) {
     }
     return Value::undefined(fmt::format("'{} object' has no attribute '{}'", obj.type_name(), to_py_str(key)));
   }
+  if (obj.is_list() && obj.as_list().view_name)
+    template_fail("TypeError: '{}' object is not subscriptable", obj.as_list().view_name);
   if ((obj.is_list() || obj.is_string()) && (key.is_int() || key.is_bool())) {
     int64_t n = obj.is_list() ? static_cast<int64_t>(obj.as_list().items.size())
                               : static_cast<int64_t>(utf8_length(obj.as_string()));
@@ -452,7 +458,8 @@ Value Interpreter::eval_slice(const Value& obj, const Expr& slice) {
   int64_t step = step_o.value_or(1);
   if (step == 0) template_fail("ValueError: slice step cannot be zero");
   if (obj.is_undefined()) undefined_error(obj);
-  if (!obj.is_list() && !obj.is_string()) template_fail("TypeError: '{}' object is not subscriptable", obj.type_name());
+  if ((!obj.is_list() && !obj.is_string()) || (obj.is_list() && obj.as_list().view_name))
+    template_fail("TypeError: '{}' object is not subscriptable", obj.type_name());
   int64_t n = obj.is_list() ? static_cast<int64_t>(obj.as_list().items.size())
                             : static_cast<int64_t>(utf8_length(obj.as_string()));
   // Python's slice.indices().
@@ -531,7 +538,8 @@ Value Interpreter::eval_binary(const Expr& e) {
         template_fail("string exceeds the output limit");
       return Value(a.as_string() + b.as_string());
     }
-    if (a.is_list() && b.is_list() && a.as_list().is_tuple == b.as_list().is_tuple) {
+    if (a.is_list() && b.is_list() && a.as_list().is_tuple == b.as_list().is_tuple && !a.as_list().view_name &&
+        !b.as_list().view_name) {
       std::vector<Value> out = a.as_list().items;
       out.insert(out.end(), b.as_list().items.begin(), b.as_list().items.end());
       return Value::list(std::move(out), a.as_list().is_tuple);

@@ -209,23 +209,29 @@ Value string_method(const std::string& s, const std::string& name, const CallArg
   template_fail("'str object' has no attribute '{}'", name);
 }
 
+Value dict_view(std::vector<Value> items, const char* view_name) {
+  Value v = Value::list(std::move(items));
+  v.as_list().view_name = view_name;
+  return v;
+}
+
 Value dict_method(const Value& d, const std::string& name, const CallArgs& a) {
   const auto& items = d.as_dict().items;
   if (name == "items") {
     std::vector<Value> out;
     out.reserve(items.size());
     for (const auto& [k, v] : items) out.push_back(Value::list({Value(k), v}, true));
-    return Value::list(std::move(out));
+    return dict_view(std::move(out), "dict_items");
   }
   if (name == "keys") {
     std::vector<Value> out;
     for (const auto& kv : items) out.emplace_back(kv.first);
-    return Value::list(std::move(out));
+    return dict_view(std::move(out), "dict_keys");
   }
   if (name == "values") {
     std::vector<Value> out;
     for (const auto& kv : items) out.push_back(kv.second);
-    return Value::list(std::move(out));
+    return dict_view(std::move(out), "dict_values");
   }
   if (name == "get") {
     const Value* key = a.get(0, "key");

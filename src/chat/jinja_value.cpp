@@ -136,7 +136,7 @@ const char* Value::type_name() const {
     case Kind::Int: return "int";
     case Kind::Float: return "float";
     case Kind::String: return "str";
-    case Kind::List: return as_list().is_tuple ? "tuple" : "list";
+    case Kind::List: return as_list().view_name ? as_list().view_name : as_list().is_tuple ? "tuple" : "list";
     case Kind::Dict: return "dict";
     case Kind::Namespace: return "Namespace";
     case Kind::Callable: return "function";
@@ -223,6 +223,10 @@ static void append_repr(std::string& out, const Value& v);
 static void append_container(std::string& out, const Value& v) {
   if (v.is_list()) {
     const auto& l = v.as_list();
+    if (l.view_name) {
+      out += l.view_name;
+      out.push_back('(');
+    }
     out.push_back(l.is_tuple ? '(' : '[');
     for (size_t i = 0; i < l.items.size(); ++i) {
       if (i) out += ", ";
@@ -230,6 +234,7 @@ static void append_container(std::string& out, const Value& v) {
     }
     if (l.is_tuple && l.items.size() == 1) out.push_back(',');
     out.push_back(l.is_tuple ? ')' : ']');
+    if (l.view_name) out.push_back(')');
     return;
   }
   const auto& d = v.as_dict();

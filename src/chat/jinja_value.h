@@ -23,6 +23,9 @@ class Interpreter;
 struct ValueList {
   std::vector<Value> items;
   bool is_tuple = false;  // only changes how it prints: (a, b) instead of [a, b]
+  // Set for dict.keys()/values()/items() results: "dict_keys" etc. They print as dict_keys([...])
+  // and, as in Python, cannot be indexed.
+  const char* view_name = nullptr;
 };
 
 // Insertion-ordered string-keyed map. Chat-template dicts hold a handful of keys, so a linear scan
