@@ -1,6 +1,7 @@
 #include "parsers/tool_schema.h"
 
 #include <algorithm>
+#include <charconv>
 
 namespace glm::parsers {
 
@@ -28,9 +29,10 @@ const Json* resolve_local_ref(const Json& root, const std::string& ref) {
       if (it == target->end()) return nullptr;
       target = &*it;
     } else if (target->is_array()) {
-      if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos) return nullptr;
-      size_t index = std::stoul(part);
-      if (index >= target->size()) return nullptr;
+      size_t index = 0;
+      auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), index);
+      if (part.empty() || ec != std::errc() || end != part.data() + part.size() || index >= target->size())
+        return nullptr;
       target = &(*target)[index];
     } else {
       return nullptr;
@@ -256,7 +258,8 @@ ToolSet ToolSet::from_openai_tools(const Json& tools) {
 }
 
 ToolSet ToolSet::from_openai_tools(const nlohmann::json& tools) {
-  return from_openai_tools(Json::parse(tools.dump()));
+  // Through text: nlohmann::json and ordered_json are different types (invalid UTF-8 is replaced).
+  return from_openai_tools(Json::parse(tools.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)));
 }
 
 const ToolDefinition* ToolSet::find(std::string_view name) const {

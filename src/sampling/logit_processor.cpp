@@ -17,17 +17,6 @@ const nlohmann::json* param(const ProcessorContext& ctx, const char* key) {
   return it == ctx.custom_params->end() ? nullptr : &*it;
 }
 
-std::vector<int32_t> token_list(const nlohmann::json& j, const char* what) {
-  if (!j.is_array()) fail(ErrorKind::InvalidArgument, "custom_params.{} must be a list of token ids", what);
-  std::vector<int32_t> ids;
-  ids.reserve(j.size());
-  for (const auto& v : j) {
-    if (!v.is_number_integer()) fail(ErrorKind::InvalidArgument, "custom_params.{} must contain integers", what);
-    ids.push_back(v.get<int32_t>());
-  }
-  return ids;
-}
-
 }  // namespace
 
 void force_single_token(std::span<float> logits, int32_t token) {
@@ -72,8 +61,12 @@ void ThinkingBudgetProcessor::apply(std::span<float> logits, const ProcessorCont
 void DisallowedTokensProcessor::apply(std::span<float> logits, const ProcessorContext& ctx) const {
   const nlohmann::json* ids = param(ctx, "token_ids");
   if (!ids) return;
-  for (int32_t id : token_list(*ids, "token_ids"))
-    if (id >= 0 && static_cast<size_t>(id) < logits.size()) logits[static_cast<size_t>(id)] = kNegInf;
+  if (!ids->is_array()) fail(ErrorKind::InvalidArgument, "custom_params.token_ids must be a list of token ids");
+  for (const auto& v : *ids) {
+    if (!v.is_number_integer()) fail(ErrorKind::InvalidArgument, "custom_params.token_ids must contain integers");
+    const int64_t id = v.get<int64_t>();
+    if (id >= 0 && static_cast<uint64_t>(id) < logits.size()) logits[static_cast<size_t>(id)] = kNegInf;
+  }
 }
 
 void ForcedSequenceProcessor::apply(std::span<float> logits, const ProcessorContext& ctx) const {
