@@ -23,8 +23,8 @@
 // plain strings are sent as one fragment when their `</arg_value>` arrives (SGLang streams some of
 // them raw and can end up with a different, sometimes invalid, string).
 //
-// The exception: a key repeated inside one call (parse() keeps the last value, as a Python dict;
-// streaming has already sent both) and a `</tool_call>` inside an unterminated value.
+// Two exceptions, both malformed output: a key repeated inside one call (parse() keeps the last value,
+// as a Python dict; streaming has already sent both) and a `</tool_call>` inside an unterminated value.
 // parse() reproduces SGLang 0.5.23's Glm4MoeDetector / Glm47MoeDetector.detect_and_parse exactly
 // (tests/unit/parsers/sglang_oracle_test.cpp runs both on the same corpus), except that a call with
 // an empty name is never forwarded. glm47 tools whose union schemas need sibling context to type a
