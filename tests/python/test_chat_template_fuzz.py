@@ -74,3 +74,50 @@ def test_random_expressions_match_jinja2(chunk, tmp_path):
             rendered += 1
     assert not mismatches, "\n".join(mismatches)
     assert rendered > 10
+
+
+# ---------------------------------------------------------------------------------------------
+# Whitespace fuzzing: random templates mixing text, newlines, indentation and every tag form
+# ({%- -%} {%+ +%} {{- -}} {#- -#}, raw blocks), where trim_blocks / lstrip_blocks interact.
+
+WS_TEXT = ["\n", "  ", "\t", "x", " y ", "\n  ", "\n\n", "  \n", "z\n", " \u00a0", ""]
+
+
+def ws_tag(rng, body):
+    left = rng.choice(["{%", "{%-", "{%+"])
+    right = rng.choice(["%}", "-%}", "+%}"])
+    return f"{left} {body} {right}"
+
+
+def ws_piece(rng, depth=0):
+    r = rng.random()
+    if depth > 2 or r < 0.35:
+        return rng.choice(WS_TEXT)
+    if r < 0.5:
+        return rng.choice(["{{ ", "{{- "]) + rng.choice(["i", "'v'", "l|length"]) + rng.choice([" }}", " -}}"])
+    if r < 0.58:
+        return rng.choice(["{#", "{#-"]) + " c " + rng.choice(["#}", "-#}"])
+    if r < 0.62:
+        return rng.choice(["{% raw %}", "{%- raw -%}"]) + rng.choice(WS_TEXT) + "{{ raw }}" + \
+            rng.choice(["{% endraw %}", "{%- endraw %}", "{% endraw -%}"])
+    body = "".join(ws_piece(rng, depth + 1) for _ in range(rng.randint(1, 4)))
+    if r < 0.8:
+        other = "".join(ws_piece(rng, depth + 1) for _ in range(rng.randint(0, 3)))
+        return ws_tag(rng, "if " + rng.choice(["t", "z"])) + body + ws_tag(rng, "else") + other + ws_tag(rng, "endif")
+    if r < 0.93:
+        return ws_tag(rng, "for i in l") + body + ws_tag(rng, "endfor")
+    return ws_tag(rng, "set q = 1") + body
+
+
+WS_TEMPLATES = ["".join(ws_piece(random.Random(10_000 + seed)) for _ in range(6)) for seed in range(240)]
+
+
+@pytest.mark.parametrize("chunk", range(4))
+def test_random_whitespace_templates_match_jinja2(chunk, tmp_path):
+    mismatches = []
+    for template in WS_TEMPLATES[chunk::4]:
+        expected = oracle_render(template, CONTEXT)
+        status, out, err = glmserve_render(CONTEXT, template_source=template, tmp_path=tmp_path)
+        if status != 0 or out != expected:
+            mismatches.append(f"{template!r}: jinja2 {expected!r}, glmserve {status} {out!r} {err.strip()}")
+    assert not mismatches, "\n".join(mismatches)
