@@ -1,6 +1,7 @@
 // Our parsers against SGLang's real detectors (data/sglang_oracle.json, produced by
 // data/sglang_oracle.py running sglang's glm4_moe_detector.py / glm47_moe_detector.py), and our
 // Python-compatible JSON / literal helpers against CPython's json and ast.literal_eval.
+#include <cstring>
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -93,6 +94,20 @@ TEST(SglangOracle, LiteralEvalMatchesCPython) {
       EXPECT_EQ(python_json_dumps(*parsed), v["dumps"].get<std::string>());
     }
   }
+}
+
+TEST(SglangOracle, FloatReprMatchesCPythonOnRandomDoubles) {
+  auto oracle = load_oracle();
+  ASSERT_TRUE(oracle.is_object());
+  size_t n = 0;
+  for (const auto& f : oracle["float_repr"]) {
+    uint64_t bits = std::stoull(f["bits"].get<std::string>(), nullptr, 16);
+    double v;
+    std::memcpy(&v, &bits, sizeof v);
+    ASSERT_EQ(python_float_repr(v), f["repr"].get<std::string>()) << f["bits"];
+    ++n;
+  }
+  EXPECT_GT(n, 2500u);
 }
 
 TEST(PythonJson, FloatReprMatchesPython) {

@@ -262,8 +262,19 @@ def main():
     del os.environ["SGLANG_FORWARD_UNKNOWN_TOOLS"]
     json_values, literals = python_values()
     reasoning = reasoning_cases(random.Random(4242))
+    frng = random.Random(99)
+    floats = []
+    for _ in range(3000):
+        bits = frng.getrandbits(64)
+        import struct
+        v = struct.unpack("<d", struct.pack("<Q", bits))[0]
+        if v != v or v in (float("inf"), float("-inf")):
+            continue
+        if frng.random() < 0.5:  # also plenty of "ordinary" magnitudes
+            v = frng.uniform(-1e6, 1e6) * 10 ** frng.randint(-8, 20)
+        floats.append({"bits": f"{struct.unpack('<Q', struct.pack('<d', v))[0]:016x}", "repr": repr(v)})
     print(json.dumps({"tools": TOOLS, "tool_cases": tool_cases, "tool_cases_forward_unknown": forward_cases, "json_values": json_values,
-                      "literal_eval": literals, "reasoning_cases": reasoning, "sglang_version": _sglang_version()},
+                      "literal_eval": literals, "reasoning_cases": reasoning, "float_repr": floats, "sglang_version": _sglang_version()},
                      ensure_ascii=False, indent=1))
 
 
