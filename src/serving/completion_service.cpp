@@ -10,7 +10,7 @@ CompletionPlan plan_completion(const ServingContext& ctx, const CompletionReques
   std::vector<std::vector<int32_t>> prompts = req.prompt_ids;
   std::vector<std::string> texts;
   for (const auto& t : req.prompt_texts) {
-    prompts.push_back(ctx.text->encode(t));
+    prompts.push_back(ctx.text->encode(t, true));
     texts.push_back(t);
   }
   if (texts.empty())
@@ -160,7 +160,7 @@ void CompletionStreamWriter::finish(std::string& out) {
 GeneratePlan plan_generate(const ServingContext& ctx, const NativeGenerateRequest& req) {
   GeneratePlan plan;
   std::vector<std::vector<int32_t>> prompts = req.input_ids;
-  for (const auto& t : req.texts) prompts.push_back(ctx.text->encode(t));
+  for (const auto& t : req.texts) prompts.push_back(ctx.text->encode(t, true));
   check_custom_logit_processor_allowed(ctx, req.sampling);
   for (size_t p = 0; p < prompts.size(); ++p) {
     if (prompts[p].empty()) bad_request("The prompt is empty.");

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "parsers/reasoning_parser.h"
 #include "parsers/tool_call_parser.h"
+#include "tokenizer/tokenizer.h"
 
 namespace glm::serving {
 namespace {
@@ -46,14 +47,21 @@ class GlmReasoningStream : public ReasoningStream {
 class GlmTextBackend : public TextBackend {
  public:
   explicit GlmTextBackend(const ServerArgs& args)
-      : template_(args.chat_template.empty() ? ChatTemplate::from_model_dir(args.model_path)
+      : tokenizer_(Tokenizer::from_dir(args.tokenizer_path)),
+        template_(args.chat_template.empty() ? ChatTemplate::from_model_dir(args.model_path)
                                              : ChatTemplate::from_file(args.chat_template)) {}
 
   // --- tokenizer (src/tokenizer) -------------------------------------------------------------
-  std::vector<int32_t> encode(std::string_view) const override { missing("tokenizer"); }
-  std::string decode(const std::vector<int32_t>&, bool) const override { missing("tokenizer"); }
-  std::string token_text(int32_t) const override { missing("tokenizer"); }
-  int vocab_size() const override { return 0; }
+  std::vector<int32_t> encode(std::string_view text, bool add_special_tokens) const override {
+    return tokenizer_.encode(text, add_special_tokens);
+  }
+  std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const override {
+    return tokenizer_.decode(ids, skip_special_tokens);
+  }
+  // SGLang's logprob token text: the token decoded on its own.
+  std::string token_text(int32_t id) const override { return tokenizer_.decode(std::span<const int32_t>(&id, 1), false); }
+  int vocab_size() const override { return tokenizer_.vocab_size(); }
+  const Tokenizer& tokenizer() const { return tokenizer_; }
 
   // --- chat template (src/chat) --------------------------------------------------------------
   std::string render_chat(const Json& messages, const Json& tools, const Json& kwargs,
@@ -107,9 +115,7 @@ class GlmTextBackend : public TextBackend {
   }
 
  private:
-  [[noreturn]] static void missing(const char* what) {
-    fail(ErrorKind::Internal, "the {} module is not linked into this build yet", what);
-  }
+  Tokenizer tokenizer_;
   ChatTemplate template_;
 };
 

@@ -59,7 +59,9 @@ class TextBackend {
   virtual ~TextBackend() = default;
 
   // Tokenizer
-  virtual std::vector<int32_t> encode(std::string_view text) const = 0;
+  // add_special_tokens: the tokenizer's post-processor (true for raw prompts as SGLang encodes
+  // them; false for rendered chat templates, which already hold their special tokens).
+  virtual std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = false) const = 0;
   virtual std::string decode(const std::vector<int32_t>& ids, bool skip_special_tokens) const = 0;
   virtual std::string token_text(int32_t id) const = 0;  // one token's text, for logprobs
   virtual int vocab_size() const = 0;

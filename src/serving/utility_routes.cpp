@@ -76,16 +76,17 @@ Json tokenize_route(const ServingContext& ctx, const Json& body) {
   if ((prompt == nullptr) == (messages == nullptr))
     schema_error("Value error, Exactly one of 'prompt' or 'messages' must be provided.");
   Json resp = Json::object();
+  const bool add_special = r.boolean("add_special_tokens").value_or(true);
   if (prompt) {
     if (prompt->is_string()) {
-      auto ids = ctx.text->encode(prompt->get<std::string>());
+      auto ids = ctx.text->encode(prompt->get<std::string>(), add_special);
       resp["tokens"] = ids;
       resp["count"] = ids.size();
     } else if (prompt->is_array()) {
       Json all = Json::array(), counts = Json::array();
       for (const auto& p : *prompt) {
         if (!p.is_string()) schema_error("prompt: Input should be a string or a list of strings");
-        auto ids = ctx.text->encode(p.get<std::string>());
+        auto ids = ctx.text->encode(p.get<std::string>(), add_special);
         all.push_back(ids);
         counts.push_back(ids.size());
       }

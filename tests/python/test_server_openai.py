@@ -33,7 +33,8 @@ def eos_id():
 
 
 def token_ids(srv, text):
-    r = httpx.post(srv.url + "/v1/tokenize", json={"prompt": text}, headers=srv.headers(), timeout=30)
+    r = httpx.post(srv.url + "/v1/tokenize", json={"prompt": text, "add_special_tokens": False},
+                   headers=srv.headers(), timeout=30)
     assert r.status_code == 200, r.text
     return r.json()["tokens"]
 

@@ -174,7 +174,7 @@ class FakeReasoning : public ReasoningStream {
 
 class FakeText : public TextBackend {
  public:
-  std::vector<int32_t> encode(std::string_view text) const override {
+  std::vector<int32_t> encode(std::string_view text, bool) const override {
     std::vector<int32_t> ids;
     for (unsigned char c : text) ids.push_back(c);
     return ids;
