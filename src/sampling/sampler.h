@@ -13,6 +13,9 @@
 //        -FLT_MAX (SGLang reports them after temperature, before top-k/top-p);
 //        candidates = top_k, then top_p (keep while the mass before a token <= top_p), then
 //        min_p (p >= min_p * p_max); renormalise; draw with the request's RNG.
+//        All three filters look at the same (un-renormalised) probabilities, as SGLang's pytorch
+//        backend and flashinfer's joint top-k/top-p do (flashinfer with min_p > 0 renormalises after
+//        top-k before applying top-p; not reproduced).
 //
 // Usage by the engine (one Sampler per running request, created when the request is admitted):
 //   Sampler s(config_from(req.sampling), vocab_size);
