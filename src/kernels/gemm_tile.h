@@ -11,7 +11,7 @@
 //
 // Determinism: one accumulator vector per output element, columns visited in steps of W in
 // increasing order (steps never straddle an FP8 block), partial tails zero-filled, then one fixed
-// horizontal reduction. Tile shape, token count and thread split never change that sequence.
+// horizontal reduction. Tile shape, token count, K blocking and thread split never change that sequence.
 #include "kernels/gemm_kernels.h"
 
 namespace glm::linear_detail {
@@ -22,8 +22,15 @@ template <> struct WElemOf<WeightKind::F8> { using type = uint8_t; };
 template <> struct WElemOf<WeightKind::F8Block> { using type = uint8_t; };
 template <WeightKind K> using WElem = typename WElemOf<K>::type;
 
+// Accumulates columns [k0, k1) of rows [o, o + R) x tokens [t0, t0 + T). A product too large for
+// the caches is split along the columns (K blocks); the running sums of an element then wait in
+// `carry` (R * T vectors, element (r, t) at r * T + t) between blocks, so its sequence of operations
+// is exactly that of one pass over all columns. k0 is a multiple of W (and of the FP8 block width).
+// first: start from zero instead of carry; last: finish the element (reduce, scale, bias, store y).
 template <class Ops, WeightKind K, int R, int T>
-__attribute__((always_inline)) inline void linear_tile(const LinearProblem& p, int64_t o, int64_t t0) {
+__attribute__((always_inline)) inline void linear_tile(const LinearProblem& p, int64_t o, int64_t t0, int64_t k0,
+                                                       int64_t k1, typename Ops::Acc* carry, bool first,
+                                                       bool last) {
   using Acc = typename Ops::Acc;
   using XElem = typename Ops::XElem;
   constexpr int W = Ops::kWidth;
@@ -38,24 +45,29 @@ __attribute__((always_inline)) inline void linear_tile(const LinearProblem& p, i
   for (int t = 0; t < T; ++t) xr[t] = static_cast<const XElem*>(p.x) + (t0 + t) * p.ldx;
 
   // acc: sums of the current FP8 block (of all columns otherwise); tot: scaled block sums.
+  // With FP8 blocks a K block ends on a block boundary, so only tot is carried.
   Acc acc[R][T], tot[kBlock ? R : 1][kBlock ? T : 1];
 #pragma GCC unroll 16
-  for (int r = 0; r < R; ++r)
+  for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 16
-    for (int t = 0; t < T; ++t) acc[r][t] = Ops::zero();
-  if constexpr (kBlock) {
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 16
-      for (int t = 0; t < T; ++t) tot[r][t] = Ops::zero();
+    for (int t = 0; t < T; ++t) {
+      acc[r][t] = (first || kBlock) ? Ops::zero() : carry[r * T + t];
+      if constexpr (kBlock) tot[r][t] = first ? Ops::zero() : carry[r * T + t];
+    }
   }
-  const int64_t step_block = kBlock ? int64_t(w.block_cols) : C;
-  for (int64_t kb = 0; kb < C; kb += step_block) {
-    const int64_t ke = kb + step_block < C ? kb + step_block : C;
+  const int64_t step_block = kBlock ? int64_t(w.block_cols) : k1 - k0;
+  for (int64_t kb = k0; kb < k1; kb += step_block) {
+    const int64_t ke = kb + step_block < k1 ? kb + step_block : k1;
     auto step = [&](int64_t k, int rem) __attribute__((always_inline)) {
       typename Ops::WVec wv[R];
 #pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) wv[r] = Ops::template load_w<K>(wr[r], k, rem);
+      for (int r = 0; r < R; ++r) {
+        // The next row tile, same columns: rows of one tile are only a few KiB long, too short for
+        // the hardware prefetchers to ramp up before each stream ends (decode would lose ~half of
+        // the DRAM bandwidth with FP8). Prefetching past the last row is harmless (no fault).
+        __builtin_prefetch(wr[r] + R * C + k, 0, 2);
+        wv[r] = Ops::template load_w<K>(wr[r], k, rem);
+      }
 #pragma GCC unroll 16
       for (int t = 0; t < T; ++t) {
         const typename Ops::XVec xv = Ops::load_x(xr[t], k, rem);
@@ -79,6 +91,16 @@ __attribute__((always_inline)) inline void linear_tile(const LinearProblem& p, i
       }
     }
   }
+  if (!last) {
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 16
+      for (int t = 0; t < T; ++t) {
+        if constexpr (kBlock) carry[r * T + t] = tot[r][t];
+        else carry[r * T + t] = acc[r][t];
+      }
+    return;
+  }
   const bool per_row = w.scale_layout == ScaleLayout::PerRow;
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
@@ -96,33 +118,49 @@ __attribute__((always_inline)) inline void linear_tile(const LinearProblem& p, i
 
 // Picks the tile instantiation for a token count 1 <= nt <= T (a runtime value at batch edges).
 template <class Ops, WeightKind K, int R, int T>
-inline void linear_tile_tokens(const LinearProblem& p, int64_t o, int64_t t0, int nt) {
+inline void linear_tile_tokens(const LinearProblem& p, int64_t o, int64_t t0, int nt, int64_t k0, int64_t k1,
+                               typename Ops::Acc* carry, bool first, bool last) {
   if constexpr (T > 1) {
-    if (nt < T) return linear_tile_tokens<Ops, K, R, T - 1>(p, o, t0, nt);
+    if (nt < T) return linear_tile_tokens<Ops, K, R, T - 1>(p, o, t0, nt, k0, k1, carry, first, last);
   }
-  linear_tile<Ops, K, R, T>(p, o, t0);
+  linear_tile<Ops, K, R, T>(p, o, t0, k0, k1, carry, first, last);
 }
 
-// Rows [r0, r1) x all tokens. Decode (n <= tile tokens): one pass down the rows, each weight row read
-// once. Prefill: rows in blocks sized to stay in L2 while every token tile passes over them.
+// Rows [r0, r1) x all tokens.
+// Decode (n <= tile tokens): one pass down the rows, each weight row read once, all columns at once.
+// Prefill: rows in blocks of kRowBlock; for each token tile, columns in K blocks sized so the tile's
+// activations (T x kblock) stay in L1 while the row block's weights for that K block come from L2.
 template <class Ops, WeightKind K>
 void linear_rows_tiled(const LinearProblem& p, int64_t r0, int64_t r1) {
+  using Acc = typename Ops::Acc;
   constexpr int R = Ops::template tile_rows<K>();
   constexpr int T = Ops::template tile_tokens<K>();
-  const int64_t n = p.n;
-  int64_t row_block = r1 - r0;
-  if (n > T) {
-    const int64_t row_bytes = p.w->cols * int64_t(sizeof(WElem<K>));
-    row_block = (int64_t(256) * 1024 / (row_bytes > 0 ? row_bytes : 1)) / R * R;
-    if (row_block < R) row_block = R;
+  constexpr int W = Ops::kWidth;
+  constexpr int kRowBlock = 16 * R;
+  const WeightRef& w = *p.w;
+  const int64_t n = p.n, C = w.cols;
+  if (n <= T) {
+    int64_t o = r0;
+    for (; o + R <= r1; o += R) linear_tile_tokens<Ops, K, R, T>(p, o, 0, int(n), 0, C, nullptr, true, true);
+    for (; o < r1; ++o) linear_tile_tokens<Ops, K, 1, T>(p, o, 0, int(n), 0, C, nullptr, true, true);
+    return;
   }
-  for (int64_t rb = r0; rb < r1; rb += row_block) {
-    const int64_t re = rb + row_block < r1 ? rb + row_block : r1;
+  int64_t kblock = int64_t(16384 / (T * int(sizeof(typename Ops::XElem)))) / W * W;
+  if (kblock < W) kblock = W;
+  if (K == WeightKind::F8Block) kblock = (kblock + w.block_cols - 1) / w.block_cols * w.block_cols;
+  Acc carry[kRowBlock * T];
+  for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
+    const int64_t re = rb + kRowBlock < r1 ? rb + kRowBlock : r1;
     for (int64_t t0 = 0; t0 < n; t0 += T) {
       const int nt = int(n - t0 < T ? n - t0 : T);
-      int64_t o = rb;
-      for (; o + R <= re; o += R) linear_tile_tokens<Ops, K, R, T>(p, o, t0, nt);
-      for (; o < re; ++o) linear_tile_tokens<Ops, K, 1, T>(p, o, t0, nt);
+      for (int64_t k0 = 0; k0 < C; k0 += kblock) {
+        const int64_t k1 = k0 + kblock < C ? k0 + kblock : C;
+        const bool first = k0 == 0, last = k1 == C;
+        int64_t o = rb;
+        for (; o + R <= re; o += R)
+          linear_tile_tokens<Ops, K, R, T>(p, o, t0, nt, k0, k1, carry + (o - rb) * T, first, last);
+        for (; o < re; ++o) linear_tile_tokens<Ops, K, 1, T>(p, o, t0, nt, k0, k1, carry + (o - rb) * T, first, last);
+      }
     }
   }
 }

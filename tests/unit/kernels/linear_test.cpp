@@ -146,7 +146,7 @@ Pools& pools() {
 
 // Against the reference, with strides and with/without bias; the gap columns of y stay untouched.
 TEST(Linear, MatchesReferenceOnEveryPath) {
-  const int64_t shapes[][2] = {{37, 1}, {37, 96}, {19, 200}, {41, 333}, {150, 300}, {5, 1000}};
+  const int64_t shapes[][2] = {{37, 1}, {37, 96}, {19, 200}, {41, 333}, {150, 300}, {5, 1000}, {9, 2100}};
   const int64_t batch_sizes[] = {1, 3, 16, 65};
   int checked = 0;
   for (Isa isa : supported_isas()) {
@@ -184,7 +184,7 @@ TEST(Linear, MatchesReferenceOnEveryPath) {
 
 // The same output element, bitwise, whatever the batch it is computed in and the thread count.
 TEST(Linear, BitwiseInvariantToBatchAndThreads) {
-  const int64_t shapes[][2] = {{37, 200}, {150, 300}, {70, 96}};
+  const int64_t shapes[][2] = {{37, 200}, {150, 300}, {70, 96}, {20, 2500}};
   for (Isa isa : supported_isas()) {
     for (const Format& f : formats()) {
       for (const auto& shape : shapes) {
