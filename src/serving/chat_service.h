@@ -48,6 +48,8 @@ class ChatStreamWriter {
   struct Choice;
   Json chunk(int index, Json delta, Json logprobs = nullptr) const;
   void emit_text(Choice& c, int index, const std::string& text, Json logprobs, std::string& out);
+  void emit_tool_output(Choice& c, int index, const std::string& content, const std::vector<ToolCallDelta>& calls,
+                        Json& logprobs, std::string& out);
 
   const ServingContext& ctx_;
   const ChatRequest& req_;
