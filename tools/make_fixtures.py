@@ -526,6 +526,41 @@ def dequantized_copy(model_dir, tensors, tmp):
     return tmp
 
 
+def crosscheck_compressed_tensors(model_dir, tensors):
+    """Independent oracle for the channel format: the `compressed-tensors` library (through transformers)
+    must decompress every projection weight to q * scale and leave `ignore`d modules untouched.
+    Returns None when the package is not installed (it is optional)."""
+    try:
+        import compressed_tensors  # noqa: F401
+        from transformers import CompressedTensorsConfig
+    except ImportError:
+        return None
+    m = Glm4MoeForCausalLM.from_pretrained(model_dir, dtype=torch.float32,
+                                           quantization_config=CompressedTensorsConfig(run_compressed=False))
+    live = dict(m.state_dict())
+    for k in [k for k in live if k.endswith("mlp.experts.gate_up_proj")]:  # re-split transformers' fused experts
+        prefix = k[: -len(".gate_up_proj")]
+        live.update(split_experts(prefix, live.pop(k), live.pop(prefix + ".down_proj")))
+    mine = quantize_fp8.dequantize_checkpoint(tensors)
+    # transformers keeps fused experts in float32 but rounds plain Linear weights to bf16 on decompression:
+    # each weight must equal q * scale exactly, either as float32 or rounded to bf16
+    exact_f32, exact_bf16, bad = 0, 0, []
+    for name, w in mine.items():
+        if name not in live or name.rsplit(".", 2)[-2] not in quantize_fp8.PROJECTIONS:
+            continue
+        got = live[name].float()
+        if torch.equal(got, w):
+            exact_f32 += 1
+        elif torch.equal(got, w.bfloat16().float()):
+            exact_bf16 += 1
+        else:
+            bad.append(name)
+    assert exact_f32 + exact_bf16 > 0 and not bad, f"compressed-tensors decompresses differently: {bad[:5]}"
+    return {"library": f"compressed-tensors {compressed_tensors.__version__}",
+            "weights_equal_to_q_times_scale_f32": exact_f32, "weights_equal_to_bf16_of_q_times_scale": exact_bf16,
+            "mismatches": 0}
+
+
 def build_model(name, spec, args, tok_dir, ids, prompts):
     cfg, template, fmt, single_file, seed, gen_extra = spec
     t0 = time.time()
@@ -558,6 +593,9 @@ def build_model(name, spec, args, tok_dir, ids, prompts):
         shutil.rmtree(outdir)
     write_model_dir(outdir, cfg, template, gen_extra, tok_dir, ids, tensors, single_file)
 
+    crosscheck = crosscheck_compressed_tensors(outdir, tensors) if fmt == "channel" else None
+    if crosscheck:
+        print(f"  compressed-tensors cross-check: {crosscheck}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         src = outdir if fmt is None else dequantized_copy(outdir, tensors, os.path.join(tmp, "dequant"))
         ref_model, ref_mtp = load_with_transformers(src, L)
@@ -581,7 +619,7 @@ def build_model(name, spec, args, tok_dir, ids, prompts):
     meta = {
         "model": name, "checkpoint": f"tests/fixtures/{name}", "quantization": fmt,
         "prompts": metas, "prompt_text": {str(len(prompts) - 1): REFERENCE_TEXT},
-        "mtp_training": mtp_stats, "roundtrip": roundtrip,
+        "mtp_training": mtp_stats, "roundtrip": roundtrip, "format_crosscheck": crosscheck,
         "generator": {"transformers": transformers.__version__, "torch": torch.__version__,
                       "python": sys.version.split()[0], "seed": seed, "seconds": round(time.time() - t0, 1)},
         "conventions": {
