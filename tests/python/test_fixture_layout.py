@@ -329,14 +329,6 @@ def check_reference(name):
     return problems
 
 
-def f32_tensor(model_dir, name):
-    """A float32 tensor straight from the checkpoint files (numpy only)."""
-    tensors, _ = load_tensors(model_dir)
-    fn, info = tensors[name]
-    assert info["dtype"] == "F32", f"{name} is {info['dtype']}"
-    return read_raw(os.path.join(model_dir, fn), info).view("<f4").reshape(info["shape"])
-
-
 def route(logits, bias, cfg):
     """GLM-4.5 routing (spec §1.5) in numpy: sigmoid scores, biased group-limited top-k, unbiased weights."""
     E, k = cfg["n_routed_experts"], cfg["num_experts_per_tok"]
@@ -357,6 +349,44 @@ def route(logits, bias, cfg):
     return ids, w * cfg["routed_scaling_factor"]
 
 
+def float_tensor(model_dir, name):
+    """A BF16 or F32 checkpoint tensor as float32 numpy (bf16 = the high half of a float32)."""
+    tensors, _ = load_tensors(model_dir)
+    fn, info = tensors[name]
+    raw = read_raw(os.path.join(model_dir, fn), info)
+    if info["dtype"] == "BF16":
+        return (raw.view("<u2").astype(np.uint32) << 16).view("<f4").reshape(info["shape"])
+    assert info["dtype"] == "F32", f"{name} is {info['dtype']}"
+    return raw.view("<f4").reshape(info["shape"])
+
+
+def check_reference_against_checkpoint(name):
+    """References and checkpoint belong together: logits = final_hidden @ lm_head^T, and final_hidden is
+    model.norm applied to the last layer's residual stream (numpy recomputation, float64)."""
+    from safetensors.numpy import load_file
+    model_dir = os.path.join(FIXTURES, name)
+    cfg = json.load(open(os.path.join(model_dir, "config.json")))
+    ref = load_file(os.path.join(FIXTURES, "references", name + ".reference.safetensors"))
+    lm_head = float_tensor(model_dir, "lm_head.weight").astype(np.float64)
+    problems = []
+    for key in [k for k in ref if k.endswith(".logits_last")]:
+        p = key.split(".")[0]
+        if ref[f"{p}.final_hidden"].shape[-1] != lm_head.shape[1] or ref[key].shape[0] != lm_head.shape[0]:
+            problems.append(f"{p}: reference shapes do not fit lm_head {lm_head.shape}")
+            continue
+        want = ref[f"{p}.final_hidden"][-1].astype(np.float64) @ lm_head.T
+        if not np.allclose(ref[key], want, rtol=1e-4, atol=1e-4):
+            problems.append(f"{key} != final_hidden[-1] @ lm_head^T (max diff {np.abs(ref[key] - want).max()})")
+    resid = ref["p1.layer_hidden"][-1].astype(np.float64)
+    norm_w = float_tensor(model_dir, "model.norm.weight").astype(np.float64)
+    if resid.shape[-1] != norm_w.shape[0]:
+        return problems + [f"p1.layer_hidden width {resid.shape[-1]} != hidden_size {norm_w.shape[0]}"]
+    normed = resid / np.sqrt((resid ** 2).mean(-1, keepdims=True) + cfg["rms_norm_eps"]) * norm_w
+    if not np.allclose(ref["p1.final_hidden"], normed, rtol=1e-4, atol=1e-4):
+        problems.append("p1.final_hidden != RMSNorm(layer_hidden[L]) * model.norm.weight")
+    return problems
+
+
 def check_router_reference(name):
     """The recorded router choices follow the spec's routing math from the recorded logits and the
     checkpoint's e_score_correction_bias; returns (problems, tokens where group limiting changed the choice)."""
@@ -367,7 +397,7 @@ def check_router_reference(name):
     problems, changed = [], 0
     for li in range(cfg["first_k_dense_replace"], cfg["num_hidden_layers"]):
         logits = ref[f"p1.router_logits.layer{li}"]
-        bias = f32_tensor(model_dir, f"model.layers.{li}.mlp.gate.e_score_correction_bias")
+        bias = float_tensor(model_dir, f"model.layers.{li}.mlp.gate.e_score_correction_bias")
         ids, w = route(logits, bias, cfg)
         if not np.array_equal(ids, ref[f"p1.router_topk_ids.layer{li}"]):
             problems.append(f"layer {li}: recorded experts differ from the routing rule")
@@ -392,6 +422,11 @@ def test_model_dir_complete_and_consistent(name):
 @pytest.mark.parametrize("name", sorted(INTENT))
 def test_reference_layout(name):
     assert check_reference(name) == []
+
+
+@pytest.mark.parametrize("name", sorted(INTENT))
+def test_reference_matches_checkpoint(name):
+    assert check_reference_against_checkpoint(name) == []
 
 
 @pytest.mark.parametrize("name", sorted(INTENT))
