@@ -32,7 +32,7 @@ std::unique_ptr<Glm4MoeModel> Glm4MoeModel::load(const std::string& model_dir, T
     fail(ErrorKind::InvalidModel, "{}/config.json: n_routed_experts {} is above the supported 1024", model_dir,
          cfg.n_routed_experts);
   auto ckpt = std::make_unique<Checkpoint>(model_dir);
-  Glm4MoeWeights w = bind_weights(*ckpt, cfg, opt.nextn);
+  Glm4MoeWeights w = bind_weights(*ckpt, cfg, opt.nextn, opt.expand_weights_to_f32);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   spdlog::info("model: {} layers, H={}, {} experts (top-{}), {}{}; {:.1f} MiB mapped, {:.1f} MiB float32 copies; "
                "loaded in {:.2f} s",

@@ -20,6 +20,7 @@ namespace glm {
 struct LoadOptions {
   int64_t max_batch_tokens = 2048;  // tokens per forward call (workspace size)
   NextNLoad nextn = NextNLoad::Auto;
+  bool expand_weights_to_f32 = false;  // numerics checks only (see bind_weights); memory grows 2-4x
 };
 
 class Glm4MoeModel {

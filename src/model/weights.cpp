@@ -18,7 +18,8 @@ std::string shape_str(const std::vector<int64_t>& s) { return fmt::format("[{}]"
 // Binds tensors by name and owns the float32 copies it makes.
 class Binder {
  public:
-  Binder(const Checkpoint& ckpt, const ModelConfig& cfg, Glm4MoeWeights& w) : ckpt_(ckpt), cfg_(cfg), w_(w) {}
+  Binder(const Checkpoint& ckpt, const ModelConfig& cfg, Glm4MoeWeights& w, bool expand_to_f32)
+      : ckpt_(ckpt), cfg_(cfg), w_(w), expand_to_f32_(expand_to_f32) {}
 
   const TensorView& tensor(const std::string& name, const std::vector<int64_t>& shape) {
     const TensorView& t = ckpt_.require(name);
@@ -60,6 +61,10 @@ class Binder {
 
   // module.weight as a (rows, cols) projection; FP8 weights get their float32 scales.
   WeightRef linear(const std::string& module, int64_t rows, int64_t cols) {
+    return expand_to_f32_ ? linear_as_f32(module, rows, cols) : linear_in_place(module, rows, cols);
+  }
+
+  WeightRef linear_in_place(const std::string& module, int64_t rows, int64_t cols) {
     const std::string name = module + ".weight";
     const TensorView& t = tensor(name, {rows, cols});
     WeightRef r;
@@ -109,7 +114,7 @@ class Binder {
 
   // A projection kept as float32 (the router: its logits are float32 from float32 activations).
   WeightRef linear_as_f32(const std::string& module, int64_t rows, int64_t cols) {
-    WeightRef src = linear(module, rows, cols);
+    WeightRef src = linear_in_place(module, rows, cols);
     auto buf = std::make_unique<float[]>(size_t(rows * cols));
     for (int64_t o = 0; o < rows; ++o) weight_row_to_f32(src, o, buf.get() + o * cols);
     WeightRef r;
@@ -168,13 +173,14 @@ class Binder {
   const Checkpoint& ckpt_;
   const ModelConfig& cfg_;
   Glm4MoeWeights& w_;
+  bool expand_to_f32_;
 };
 
 }  // namespace
 
-Glm4MoeWeights bind_weights(const Checkpoint& ckpt, const ModelConfig& cfg, NextNLoad nextn) {
+Glm4MoeWeights bind_weights(const Checkpoint& ckpt, const ModelConfig& cfg, NextNLoad nextn, bool expand_to_f32) {
   Glm4MoeWeights w;
-  Binder b(ckpt, cfg, w);
+  Binder b(ckpt, cfg, w, expand_to_f32);
   const int64_t H = cfg.hidden_size, V = cfg.vocab_size, L = cfg.num_hidden_layers;
   w.embed_tokens = b.linear("model.embed_tokens", V, H);
   w.layers.reserve(size_t(L));

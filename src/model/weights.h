@@ -71,6 +71,9 @@ struct Glm4MoeWeights {
 enum class NextNLoad { Auto, Require, Skip };  // Auto: load the MTP layer when the config and checkpoint have it
 
 // Binds and validates every tensor the config needs. Throws GlmError(InvalidModel) naming the file and tensor.
-Glm4MoeWeights bind_weights(const Checkpoint& ckpt, const ModelConfig& cfg, NextNLoad nextn = NextNLoad::Auto);
+// expand_to_f32 (numerics checks only): every projection is decoded to an owned float32 copy, so linear()
+// runs on float32 activations; the forward then differs from a float32 reference only by summation order.
+Glm4MoeWeights bind_weights(const Checkpoint& ckpt, const ModelConfig& cfg, NextNLoad nextn = NextNLoad::Auto,
+                            bool expand_to_f32 = false);
 
 }  // namespace glm

@@ -21,7 +21,7 @@ class BatchInvariance : public ::testing::Test {
     lm_ = &loaded(kModel);
   }
   Glm4MoeModel& model() { return *lm_->model; }
-  std::vector<int32_t> prompt(int p) { return lm_->ref->ints("p" + std::to_string(p) + ".input_ids"); }
+  std::vector<int32_t> prompt(int p) { return lm_->ref->ints(fmt::format("p{}.input_ids", p)); }
   LoadedModel* lm_ = nullptr;
 };
 

@@ -15,8 +15,8 @@ class ForwardReference : public ::testing::TestWithParam<std::string> {
   }
   Glm4MoeModel& model() { return *lm_->model; }
   const ReferenceData& ref() { return *lm_->ref; }
-  std::vector<int32_t> prompt(int p) { return ref().ints("p" + std::to_string(p) + ".input_ids"); }
-  std::string key(int p, const char* what) { return "p" + std::to_string(p) + "." + what; }
+  std::vector<int32_t> prompt(int p) { return ref().ints(fmt::format("p{}.input_ids", p)); }
+  std::string key(int p, const char* what) { return fmt::format("p{}.{}", p, what); }
   LoadedModel* lm_ = nullptr;
 };
 
@@ -85,8 +85,9 @@ TEST_P(ForwardReference, PrefillLogitsAndFinalHidden) {
     worst_abs = std::max(worst_abs, d);
     max_scale = std::max(max_scale, scale);
     EXPECT_LE(d, kLogitRelTol * scale) << "prompt " << p << ": max|dlogit| " << d << " of scale " << scale;
-    if (top2_margin(want.data(), V) > kMarginRule)
+    if (top2_margin(want.data(), V) > kMarginRule) {
       EXPECT_EQ(argmax(got, V), argmax(want.data(), V)) << "prompt " << p;
+    }
     std::vector<float> hid = ref().floats(key(p, "final_hidden"));
     ASSERT_EQ(hid.size(), out.hidden.size());
     int flips = 0;
@@ -110,7 +111,9 @@ TEST_P(ForwardReference, PrefillLogitsAndFinalHidden) {
         const float* w = all.data() + t * V;
         const float* g = out.logits.data() + t * V;
         EXPECT_LE(max_abs_diff(g, w, V), kLogitRelTol * max_abs(w, V)) << "prompt " << p << " position " << t;
-        if (top2_margin(w, V) > kMarginRule) EXPECT_EQ(argmax(g, V), argmax(w, V)) << "prompt " << p << " pos " << t;
+        if (top2_margin(w, V) > kMarginRule) {
+          EXPECT_EQ(argmax(g, V), argmax(w, V)) << "prompt " << p << " pos " << t;
+        }
       }
     }
     seq.release(*pool);
@@ -197,7 +200,9 @@ TEST_P(ForwardReference, MtpLogits) {
     const float d = max_abs_diff(got_last, last.data(), V), scale = max_abs(last.data(), V);
     worst = std::max(worst, d / scale);
     EXPECT_LE(d, kLogitRelTol * scale) << "prompt " << p << " MTP logits (last position)";
-    if (top2_margin(last.data(), V) > kMarginRule) EXPECT_EQ(argmax(got_last, V), argmax(last.data(), V));
+    if (top2_margin(last.data(), V) > kMarginRule) {
+      EXPECT_EQ(argmax(got_last, V), argmax(last.data(), V));
+    }
     if (ref().has(key(p, "mtp_logits"))) {
       std::vector<float> all = ref().floats(key(p, "mtp_logits"));
       for (size_t t = 0; t < T; ++t) {
@@ -222,6 +227,27 @@ TEST_P(ForwardReference, MtpLogits) {
   }
   std::printf("[ %s ] MTP max |dlogit| / max|logit| = %.5f; %d argmaxes compared\n", GetParam().c_str(), worst,
               argmax_checked);
+}
+
+// With every projection expanded to float32 the only remaining difference from the reference is float32
+// summation order, so the match must be far tighter: this pins the 0.3-0.5% seen above on linear()'s
+// bf16 activation rounding (and shows FP8 dequantisation q * scale is exact).
+TEST_P(ForwardReference, Float32ProjectionsMatchTightly) {
+  LoadedModel& f32 = loaded(GetParam(), true);
+  const int64_t V = f32.model->config().vocab_size;
+  auto pool = f32.model->make_kv_pool(64);
+  float worst = 0;
+  for (int p = 0; p < ref().n_prompts(); ++p) {
+    KvSequence seq;
+    auto ids = prompt(p);
+    PrefillOutput out = prefill(*f32.model, *pool, seq, ids);
+    std::vector<float> want = ref().floats(key(p, "logits_last"));
+    const float rel = max_abs_diff(out.logits.data() + (ids.size() - 1) * V, want.data(), V) / max_abs(want.data(), V);
+    worst = std::max(worst, rel);
+    EXPECT_LE(rel, 2e-5f) << "prompt " << p;  // float32 rounding (~6e-8) times depth and width
+    seq.release(*pool);
+  }
+  std::printf("[ %s ] float32 projections: max |dlogit| / max|logit| = %.2e\n", GetParam().c_str(), worst);
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, ForwardReference, ::testing::ValuesIn(fixture_models()),

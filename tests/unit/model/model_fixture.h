@@ -24,16 +24,19 @@ struct LoadedModel {
   std::unique_ptr<ReferenceData> ref;
 };
 
-inline LoadedModel& loaded(const std::string& name) {
+// expand_f32: every projection as a float32 copy (linear() then keeps float32 activations).
+inline LoadedModel& loaded(const std::string& name, bool expand_f32 = false) {
   static std::map<std::string, LoadedModel> cache;
-  auto it = cache.find(name);
+  const std::string key = name + (expand_f32 ? "/f32" : "");
+  auto it = cache.find(key);
   if (it != cache.end()) return it->second;
   LoadedModel m;
   LoadOptions opt;
   opt.max_batch_tokens = 512;
+  opt.expand_weights_to_f32 = expand_f32;
   m.model = Glm4MoeModel::load(model_dir(name), test_pool(), opt);
   m.ref = std::make_unique<ReferenceData>(name);
-  return cache.emplace(name, std::move(m)).first->second;
+  return cache.emplace(key, std::move(m)).first->second;
 }
 
 // Runs `tokens` as one prefill on a fresh cache; returns all logits (T, V) and final hidden (T, H).

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "model/safetensors.h"
@@ -51,7 +52,7 @@ class ReferenceData {
   }
   int n_prompts() const {
     int n = 0;
-    while (has("p" + std::to_string(n) + ".input_ids")) ++n;
+    while (has(fmt::format("p{}.input_ids", n))) ++n;
     return n;
   }
 
