@@ -48,6 +48,20 @@ NOT_SPECIAL = {"<think>", "</think>", "<tool_call>", "</tool_call>", "<tool_resp
 DTYPE_BYTES = {"BF16": 2, "F16": 2, "F32": 4, "F8_E4M3": 1, "I32": 4, "I64": 8}
 
 
+def e4m3_table():
+    """float8_e4m3fn byte -> value (bias 7, subnormals at exponent 0, S.1111.111 = NaN)."""
+    b = np.arange(256)
+    sign = np.where(b & 0x80, -1.0, 1.0)
+    exp, man = (b >> 3) & 0xF, b & 0x7
+    val = np.where(exp == 0, man / 8.0 * 2.0 ** -6, (1 + man / 8.0) * 2.0 ** (exp - 7.0))
+    val = sign * val
+    val[(b & 0x7F) == 0x7F] = np.nan
+    return val
+
+
+E4M3 = e4m3_table()
+
+
 def read_header(path):
     """safetensors header: {name: {"dtype", "shape", "data_offsets"}} (metadata dropped)."""
     with open(path, "rb") as f:
@@ -165,6 +179,18 @@ def check_weights(model_dir, cfg, quant):
             raw = read_raw(os.path.join(model_dir, fn), info)
             if np.any((raw & 0x7F) == 0x7F):
                 problems.append(f"{name}: contains e4m3 NaN bytes")
+                continue
+            # amax scaling: every block (row) reaches the top of the e4m3 range, 448 (or 416 when the bf16
+            # rounding of a channel scale went up by less than one e4m3 step)
+            q = np.abs(E4M3[raw].reshape(shape))
+            if quant == "block":
+                pad = np.zeros((math.ceil(shape[0] / 128) * 128, math.ceil(shape[1] / 128) * 128))
+                pad[:shape[0], :shape[1]] = q
+                peak = pad.reshape(pad.shape[0] // 128, 128, pad.shape[1] // 128, 128).max(axis=(1, 3))
+                if not np.all(peak == 448.0):
+                    problems.append(f"{name}: some 128-block does not use the full e4m3 range")
+            elif not np.all(np.isin(q.max(axis=1), (416.0, 448.0))):
+                problems.append(f"{name}: some row does not use the full e4m3 range")
             sname = name + scale_suffix
             if sname not in tensors:
                 problems.append(f"missing {sname}")
