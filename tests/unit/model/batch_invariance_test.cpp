@@ -1,6 +1,7 @@
 // The batched forward gives every sequence exactly the result it gets alone: linear() sums in an order
 // that ignores the batch, attention reads only the sequence's own pages, and MoE accumulates each token's
 // experts in ascending expert order. So these comparisons are bitwise, not within a tolerance.
+#include <chrono>
 #include <cstring>
 #include <thread>
 
@@ -122,6 +123,23 @@ TEST_F(BatchInvariance, RewindOverwritesCache) {
   ForwardResult r = model().forward(std::span<const SequenceInput>(&in, 1), *pool);
   EXPECT_TRUE(same_bits(r.logits, ref.logits.data() + 10 * V, rest.size() * V));
   EXPECT_EQ(s.length(), int64_t(ids.size()));
+}
+
+// Two compute threads give the same bits as one (static partitions; each output element summed by one thread).
+TEST_F(BatchInvariance, ThreadCountDoesNotChangeResults) {
+  const int64_t V = model().config().vocab_size;
+  ThreadPool two(2, false);
+  // Give the worker time to start before the first region (see the report on ThreadPool start-up).
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  LoadOptions opt;
+  opt.max_batch_tokens = 512;
+  auto m2 = Glm4MoeModel::load(model_dir(kModel), two, opt);
+  auto ids = prompt(3);
+  auto p1 = model().make_kv_pool(64), p2 = m2->make_kv_pool(64);
+  KvSequence s1, s2;
+  PrefillOutput a = prefill(model(), *p1, s1, ids), b = prefill(*m2, *p2, s2, ids);
+  EXPECT_TRUE(same_bits(a.logits.data(), b.logits.data(), ids.size() * V));
+  EXPECT_TRUE(same_bits(a.hidden.data(), b.hidden.data(), a.hidden.size()));
 }
 
 TEST_F(BatchInvariance, BadInputsAreErrors) {

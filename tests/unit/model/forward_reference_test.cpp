@@ -1,6 +1,7 @@
 // The forward pass against transformers' Glm4MoeForCausalLM (float32 reference on the same weights).
 #include <cmath>
 #include <cstdio>
+#include <map>
 
 #include "model_fixture.h"
 
@@ -227,6 +228,51 @@ TEST_P(ForwardReference, MtpLogits) {
   }
   std::printf("[ %s ] MTP max |dlogit| / max|logit| = %.5f; %d argmaxes compared\n", GetParam().c_str(), worst,
               argmax_checked);
+}
+
+TEST_P(ForwardReference, RouterLogitsAndChoices) {
+  const int p = 1;
+  const ModelConfig& c = model().config();
+  const int64_t E = c.n_routed_experts, K = c.num_experts_per_tok;
+  auto ids = prompt(p);
+  const int64_t T = int64_t(ids.size());
+  std::map<int64_t, std::vector<float>> logits, weights;
+  std::map<int64_t, std::vector<int32_t>> experts;
+  RoutingGaps gaps;
+  ForwardOptions opt = gaps.hook(model());
+  auto gap_hook = opt.on_router;
+  opt.on_router = [&](int64_t l, const float* lg, const int32_t* ex, const float* w, int64_t n) {
+    gap_hook(l, lg, ex, w, n);
+    logits[l].assign(lg, lg + n * E);
+    experts[l].assign(ex, ex + n * K);
+    weights[l].assign(w, w + n * K);
+  };
+  auto pool = model().make_kv_pool(16);
+  KvSequence seq;
+  prefill(model(), *pool, seq, ids, opt);
+  int compared = 0;
+  for (int64_t l = c.first_k_dense_replace; l < c.num_hidden_layers; ++l) {
+    const std::string k = fmt::format("p{}.router_logits.layer{}", p, l);
+    if (!ref().has(k)) continue;
+    std::vector<float> want = ref().floats(k);
+    ASSERT_EQ(want.size(), logits[l].size());
+    EXPECT_LE(max_abs_diff(logits[l].data(), want.data(), want.size()), kLogitRelTol * max_abs(want.data(), want.size()))
+        << "layer " << l;
+    auto want_ids = ref().ints(fmt::format("p{}.router_topk_ids.layer{}", p, l));
+    auto want_w = ref().floats(fmt::format("p{}.router_topk_weights.layer{}", p, l));  // ascending expert id
+    for (int64_t t = 0; t < T; ++t) {
+      if (gaps.min_gap[size_t(t)] < kRouterTieGap) continue;
+      std::vector<std::pair<int32_t, float>> got;
+      for (int64_t j = 0; j < K; ++j) got.push_back({experts[l][size_t(t * K + j)], weights[l][size_t(t * K + j)]});
+      std::sort(got.begin(), got.end());
+      for (int64_t j = 0; j < K; ++j) {
+        EXPECT_EQ(got[size_t(j)].first, want_ids[size_t(t * K + j)]) << "layer " << l << " token " << t;
+        EXPECT_NEAR(got[size_t(j)].second, want_w[size_t(t * K + j)], 0.01f * c.routed_scaling_factor);
+      }
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 0);
 }
 
 // With every projection expanded to float32 the only remaining difference from the reference is float32
