@@ -169,8 +169,6 @@ Json run_chat(const ServingContext& ctx, const ChatRequest& req, ChatPlan& plan,
   const std::string& tool_parser = ctx.args->tool_call_parser.value_or("");
   for (size_t i = 0; i < n; ++i) {
     const GenerateOutput& o = last[i];
-    if (o.finish_reason == FinishReason::Abort && !o.abort_message.empty())
-      ApiError::raise(500, "InternalServerError", o.abort_message);
     std::string text = texts[i];
     Json reasoning = nullptr;
     if (plan.parse_reasoning) {

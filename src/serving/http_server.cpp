@@ -12,7 +12,7 @@
 namespace glm::serving {
 namespace {
 
-constexpr size_t kWorkerThreads = 128;        // each open stream holds one
+constexpr size_t kWorkerThreads = 256;  // each open connection (stream or keep-alive) holds one
 constexpr size_t kMaxBodyBytes = 64u << 20;
 constexpr auto kEventWait = std::chrono::milliseconds(100);
 

@@ -175,3 +175,60 @@ TEST_P(RealPipeline, PromptIsTheRenderedTemplate) {
 
 INSTANTIATE_TEST_SUITE_P(Parsers, RealPipeline,
                          ::testing::Combine(::testing::Values("glm45", "glm47"), ::testing::Bool()));
+
+// What the HTTP layer + parsers cost per streamed token when the engine costs nothing: a 2000-token
+// reply through both parsers, streamed one token per engine event. Prints the figure; fails only
+// if it is absurd (the engine's own step on the tiny model is ~1 ms, on real models 50+ ms).
+TEST(ServingOverhead, PerStreamedTokenWithParsers) {
+  ServerArgs args;
+  args.model_path = std::string(GLM_FIXTURES_DIR) + "/glm45-tiny";
+  args.tokenizer_path = args.model_path;
+  args.served_model_name = "m";
+  args.port = 0;
+  args.tool_call_parser = "glm45";
+  args.reasoning_parser = "glm45";
+  FakeEngine engine;
+  engine.step = std::chrono::milliseconds(0);
+  std::string reply = "<think>";
+  for (int i = 0; i < 400; ++i) reply += "abc ";
+  reply += "</think>";
+  for (int i = 0; i < 400; ++i) reply += "xyz ";
+  engine.reply = reply;
+  auto text = make_glm_text_backend(args);
+  HttpServer server(args);
+  server.start();
+  ServingContext ctx;
+  ctx.engine = &engine;
+  ctx.text = text.get();
+  ctx.model.context_length = 8192;
+  server.set_ready(ctx);
+  httplib::Client client("127.0.0.1", server.port());
+  Json body = Json::parse(R"({"messages":[{"role":"user","content":"hi"}],"stream":true})");
+  body["tools"] = Json::array({Json::parse(kWeatherTool)});
+  body["max_tokens"] = 4000;
+  std::vector<double> gaps;
+  auto last = std::chrono::steady_clock::now();
+  const auto t0 = last;
+  size_t events = 0;
+  httplib::Request req;
+  req.method = "POST";
+  req.path = "/v1/chat/completions";
+  req.body = body.dump();
+  req.set_header("Content-Type", "application/json");
+  req.content_receiver = [&](const char* data, size_t len, uint64_t, uint64_t) {
+    auto now = std::chrono::steady_clock::now();
+    gaps.push_back(std::chrono::duration<double, std::micro>(now - last).count());
+    last = now;
+    events += static_cast<size_t>(std::count(data, data + len, '\n')) / 2;
+    return true;
+  };
+  auto res = client.send(req);
+  ASSERT_TRUE(res);
+  double total_us = std::chrono::duration<double, std::micro>(last - t0).count();
+  std::sort(gaps.begin(), gaps.end());
+  double p50 = gaps.empty() ? 0 : gaps[gaps.size() / 2];
+  double per_token = total_us / static_cast<double>(reply.size());
+  std::printf("[serving overhead] %zu tokens, %zu SSE events: %.1f us/token mean, p50 gap between reads %.1f us\n",
+              reply.size(), events, per_token, p50);
+  EXPECT_LT(per_token, 2000.0);
+}
