@@ -470,6 +470,19 @@ def test_tokenizer_dir():
         assert open(os.path.join(FIXTURES, name, "tokenizer.json"), "rb").read() == a, name
 
 
+def test_tokenizer_cases_match_tokenizers_library():
+    """tokenizer-cases.json (the C++ tokenizer tests' oracle data) is what `tokenizers` gives today."""
+    from tokenizers import Tokenizer
+    tok = Tokenizer.from_file(os.path.join(FIXTURES, "tokenizer", "tokenizer.json"))
+    cases = json.load(open(os.path.join(FIXTURES, "tokenizer", "tokenizer-cases.json"), encoding="utf-8"))
+    assert len(cases) > 100
+    for case in cases:
+        ids = tok.encode(case["text"], add_special_tokens=False).ids
+        assert ids == case["ids"], case["text"]
+        assert tok.decode(ids, skip_special_tokens=False) == case["decoded"]
+        assert tok.decode(ids, skip_special_tokens=True) == case["decoded_skip_special"]
+
+
 def test_reference_text_prompt_matches_tokenizers_library():
     """The text prompt of the references was tokenized with the fixture tokenizer (oracle: `tokenizers`)."""
     from safetensors.numpy import load_file
