@@ -139,6 +139,15 @@ void linear_rows_tiled(const LinearProblem& p, int64_t r0, int64_t r1) {
   constexpr int kRowBlock = 16 * R;
   const WeightRef& w = *p.w;
   const int64_t n = p.n, C = w.cols;
+  if constexpr (R < 4) {
+    // Narrow prefill tiles (FP8 blocks): decode of 1-2 tokens still wants 4 rows in flight.
+    if (n <= 2) {
+      int64_t o = r0;
+      for (; o + 4 <= r1; o += 4) linear_tile_tokens<Ops, K, 4, 2>(p, o, 0, int(n), 0, C, nullptr, true, true);
+      for (; o < r1; ++o) linear_tile_tokens<Ops, K, 1, 2>(p, o, 0, int(n), 0, C, nullptr, true, true);
+      return;
+    }
+  }
   if (n <= T) {
     int64_t o = r0;
     for (; o + R <= r1; o += R) linear_tile_tokens<Ops, K, R, T>(p, o, 0, int(n), 0, C, nullptr, true, true);

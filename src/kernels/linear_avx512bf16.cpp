@@ -37,8 +37,10 @@ inline __m512bh fp8x32_to_bf16(__m256i bytes) {
 
 struct Avx512Bf16Ops {
   static constexpr int kWidth = 32;
-  template <WeightKind K> static constexpr int tile_rows() { return 4; }
-  template <WeightKind K> static constexpr int tile_tokens() { return K == WeightKind::F8Block ? 3 : 6; }
+  // 4 x 6 accumulators + 4 weights + 1 activation of 32 zmm. FP8 blocks keep a second set of sums
+  // (2 x 6 x 2): fewer rows rather than fewer tokens, so each decoded weight vector serves 6 tokens.
+  template <WeightKind K> static constexpr int tile_rows() { return K == WeightKind::F8Block ? 2 : 4; }
+  template <WeightKind K> static constexpr int tile_tokens() { return 6; }
   using Acc = __m512;
   using WVec = __m512bh;
   using XVec = __m512bh;
