@@ -8,39 +8,45 @@ using ojson = nlohmann::ordered_json;
 
 namespace {
 
-ojson normalize_message(const ojson& message, size_t index) {
-  if (!message.is_object()) fail(ErrorKind::InvalidArgument, "messages[{}] must be an object", index);
-  ojson m = message;
-  if (m.contains("content") && m["content"].is_null()) m["content"] = "";
-  if (m.value("role", "") == "assistant" && m.contains("tool_calls") && m["tool_calls"].is_array()) {
-    for (auto& call : m["tool_calls"]) {
-      if (!call.is_object() || !call.contains("function") || !call["function"].is_object()) continue;
-      auto& fn = call["function"];
-      if (fn.contains("arguments") && fn["arguments"].is_string()) {
-        try {
-          fn["arguments"] = ojson::parse(fn["arguments"].get<std::string>());
-        } catch (const nlohmann::json::exception& e) {
-          fail(ErrorKind::InvalidArgument, "messages[{}].tool_calls: arguments is not valid JSON: {}", index, e.what());
-        }
-      }
+// Tool-call arguments given as a JSON string become an object (SGLang rule 2).
+ojson parse_tool_calls(const ojson& calls, size_t index) {
+  ojson out = calls;
+  for (auto& call : out) {
+    if (!call.is_object()) continue;
+    auto fn = call.find("function");
+    if (fn == call.end() || !fn->is_object()) continue;
+    auto args = fn->find("arguments");
+    if (args == fn->end() || !args->is_string()) continue;
+    try {
+      *args = ojson::parse(args->get_ref<const std::string&>());
+    } catch (const nlohmann::json::exception& e) {
+      fail(ErrorKind::InvalidArgument, "messages[{}].tool_calls: arguments is not valid JSON: {}", index, e.what());
     }
   }
-  ojson dropped = ojson::object();
-  for (const auto& [k, v] : m.items())
-    if (!v.is_null()) dropped[k] = v;
+  return out;
+}
+
+ojson normalize_message(const ojson& message, size_t index) {
+  if (!message.is_object()) fail(ErrorKind::InvalidArgument, "messages[{}] must be an object", index);
+  const bool assistant = message.value("role", "") == "assistant";
   const ojson* reasoning = nullptr;
   for (const char* key : {"reasoning_content", "thinking", "reasoning"}) {
-    if (dropped.contains(key)) {
-      reasoning = &dropped[key];
+    auto it = message.find(key);
+    if (it != message.end() && !it->is_null()) {
+      reasoning = &*it;
       break;
     }
   }
-  if (!reasoning) return dropped;
-  ojson aliased = ojson::object();
-  aliased["thinking"] = *reasoning;
-  for (const auto& [k, v] : dropped.items()) aliased[k] = v;
-  aliased["reasoning_content"] = *reasoning;
-  return aliased;
+  ojson out = ojson::object();
+  if (reasoning) out["thinking"] = *reasoning;  // {"thinking": r, **message, "reasoning_content": r}
+  for (const auto& [k, v] : message.items()) {
+    if (k == "content" && v.is_null()) out[k] = "";  // SGLang rule 1, before the null drop
+    else if (v.is_null()) continue;                  // transformers' _normalize_chat_messages
+    else if (assistant && k == "tool_calls" && v.is_array()) out[k] = parse_tool_calls(v, index);
+    else out[k] = v;
+  }
+  if (reasoning) out["reasoning_content"] = *reasoning;
+  return out;
 }
 
 }  // namespace
