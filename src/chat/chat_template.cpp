@@ -61,30 +61,51 @@ ChatTemplate ChatTemplate::from_model_dir(const std::string& dir) {
     }
   }
   nlohmann::ordered_json special = special_tokens_from_tokenizer_config(config);
+  auto parse_named = [&](const std::string& source, const std::string& where) {
+    try {
+      return jinja::Template::parse(source);
+    } catch (const GlmError& e) {
+      fail(ErrorKind::Template, "{}: {}", where, e.what());
+    }
+  };
   const fs::path jinja_path = root / "chat_template.jinja";
-  if (fs::exists(jinja_path)) return from_file(jinja_path.string(), std::move(special));
+  if (fs::exists(jinja_path)) {
+    ChatTemplate t = from_file(jinja_path.string(), std::move(special));
+    const fs::path tool_use = root / "additional_chat_templates" / "tool_use.jinja";
+    if (fs::exists(tool_use)) t.tool_use_template_ = parse_named(read_text_file(tool_use), tool_use.string());
+    return t;
+  }
 
   auto it = config.is_object() ? config.find("chat_template") : config.end();
   if (it == config.end() || it->is_null())
     fail(ErrorKind::NotFound, "{}: no chat_template.jinja and no chat_template in tokenizer_config.json", dir);
-  std::string source;
+  std::string source, tool_use_source;
   if (it->is_string()) {
     source = it->get<std::string>();
   } else if (it->is_array()) {
     for (const auto& entry : *it) {
-      if (entry.is_object() && entry.value("name", "") == "default" && entry.contains("template") &&
-          entry["template"].is_string())
-        source = entry["template"].get<std::string>();
+      if (!entry.is_object() || !entry.contains("template") || !entry["template"].is_string()) continue;
+      if (entry.value("name", "") == "default") source = entry["template"].get<std::string>();
+      if (entry.value("name", "") == "tool_use") tool_use_source = entry["template"].get<std::string>();
     }
-    if (source.empty()) fail(ErrorKind::InvalidModel, "{}: chat_template list has no \"default\" entry", config_path.string());
+    if (source.empty() && tool_use_source.empty())
+      fail(ErrorKind::InvalidModel, "{}: chat_template list has no \"default\" entry", config_path.string());
   } else {
     fail(ErrorKind::InvalidModel, "{}: chat_template must be a string or a list of {{name, template}}", config_path.string());
   }
-  try {
-    return from_string(source, std::move(special));
-  } catch (const GlmError& e) {
-    fail(ErrorKind::Template, "{} (chat_template): {}", config_path.string(), e.what());
+  ChatTemplate t;
+  t.special_tokens_ = std::move(special);
+  if (!tool_use_source.empty())
+    t.tool_use_template_ = parse_named(tool_use_source, config_path.string() + " (chat_template tool_use)");
+  if (source.empty()) {
+    // Only a tool_use template: transformers refuses renders without tools; keep it as the default too.
+    t.source_ = tool_use_source;
+    t.template_ = *t.tool_use_template_;
+  } else {
+    t.source_ = source;
+    t.template_ = parse_named(source, config_path.string() + " (chat_template)");
   }
+  return t;
 }
 
 std::string ChatTemplate::render(const nlohmann::ordered_json& inputs) const {
@@ -107,7 +128,9 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& inputs) const {
   add("add_generation_prompt", false);
   for (const auto& [k, v] : special_tokens_.items()) add(k, v);
   for (const auto& [k, v] : inputs.items()) add(k, v);
-  return template_.render(std::move(vars));
+  auto tools = inputs.find("tools");
+  const bool has_tools = tools != inputs.end() && !tools->is_null();
+  return (has_tools && tool_use_template_ ? *tool_use_template_ : template_).render(std::move(vars));
 }
 
 std::string ChatTemplate::render(const nlohmann::ordered_json& messages, const nlohmann::ordered_json& tools,

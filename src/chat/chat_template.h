@@ -13,6 +13,7 @@
 // (bos_token, eos_token, ... from tokenizer_config.json, overridden by same-named inputs) and
 // `tools` / `documents` = None when absent. It performs no OpenAI-specific rewriting; that is
 // openai_request_to_template_inputs' job.
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -24,9 +25,11 @@ namespace glm {
 class ChatTemplate {
  public:
   // Template from `<dir>/chat_template.jinja` if present (it wins, as in transformers), else
-  // tokenizer_config.json's `chat_template` (a string, or a list of {name, template} where
-  // "default" is used). Special tokens come from tokenizer_config.json. Throws GlmError
-  // (NotFound / InvalidModel / Template).
+  // tokenizer_config.json's `chat_template` (a string, or a list of {name, template}). Named
+  // templates (the list form, or `<dir>/additional_chat_templates/<name>.jinja`) are selected as
+  // transformers' get_chat_template does: "tool_use" when the inputs carry tools, else "default".
+  // Special tokens come from tokenizer_config.json. Throws GlmError (NotFound / InvalidModel /
+  // Template).
   static ChatTemplate from_model_dir(const std::string& dir);
   // A template file (SGLang's --chat-template FILE). `special_tokens` as from_string.
   static ChatTemplate from_file(const std::string& path,
@@ -45,6 +48,7 @@ class ChatTemplate {
  private:
   std::string source_;
   jinja::Template template_;
+  std::optional<jinja::Template> tool_use_template_;  // named "tool_use", used when tools are given
   nlohmann::ordered_json special_tokens_;
 };
 

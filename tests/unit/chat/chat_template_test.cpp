@@ -66,7 +66,9 @@ TEST(ChatTemplate, ListFormUsesDefault) {
   fs::path d = temp_dir("list");
   write(d / "tokenizer_config.json",
         R"({"chat_template": [{"name": "tool_use", "template": "T"}, {"name": "default", "template": "D{{ tools }}"}]})");
-  EXPECT_EQ(ChatTemplate::from_model_dir(d.string()).render(ojson::object()), "DNone");
+  auto t = ChatTemplate::from_model_dir(d.string());
+  EXPECT_EQ(t.render(ojson::object()), "DNone");
+  EXPECT_EQ(t.render(ojson{{"tools", ojson::array()}}), "T");  // transformers: tools given -> "tool_use"
   fs::remove_all(d);
 }
 
