@@ -35,7 +35,7 @@ std::unique_ptr<Glm4MoeModel> Glm4MoeModel::load(const std::string& model_dir, T
   Glm4MoeWeights w = bind_weights(*ckpt, cfg, opt.nextn, opt.expand_weights_to_f32);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   spdlog::info("model: {} layers, H={}, {} experts (top-{}), {}{}; {:.1f} MiB mapped, {:.1f} MiB float32 copies; "
-               "loaded in {:.2f} s",
+               "loaded in {:.3f} s",
                cfg.num_hidden_layers, cfg.hidden_size, cfg.n_routed_experts, cfg.num_experts_per_tok,
                cfg.quantization.method == QuantMethod::None ? "unquantized" : "FP8",
                w.nextn ? ", MTP layer" : "", double(ckpt->total_bytes()) / (1 << 20),

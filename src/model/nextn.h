@@ -20,7 +20,8 @@ class NextNDraft {
   std::unique_ptr<KvPagePool> make_kv_pool(int64_t n_pages, int64_t page_size = 16) const;
 
   // batch[s].tokens are the NEXT tokens (x_{i+1}) at positions start_pos..; prev_hidden (T, H) holds the
-  // hidden state for each token of the batch, in batch order. Result as Glm4MoeModel::forward, with
+  // hidden state for each token of the batch, in batch order (it may point into this draft's previous
+  // result: it is consumed before the result is overwritten). Result as Glm4MoeModel::forward, with
   // hidden = shared_head.norm output.
   ForwardResult forward(std::span<const SequenceInput> batch, const float* prev_hidden, KvPagePool& kv_pool,
                         const ForwardOptions& opt = {});
