@@ -16,6 +16,8 @@ void BatchLayout::build(std::span<const SequenceInput> batch, KvPagePool& pool, 
     const int64_t n = int64_t(in.tokens.size());
     if (!in.kv) fail(ErrorKind::InvalidArgument, "forward: sequence {} has no KV cache", s);
     if (n == 0) fail(ErrorKind::InvalidArgument, "forward: sequence {} has no tokens", s);
+    for (size_t o = 0; o < s; ++o)
+      if (batch[o].kv == in.kv) fail(ErrorKind::InvalidArgument, "forward: sequences {} and {} share a KV cache", o, s);
     if (in.start_pos < 0 || in.start_pos > in.kv->length())
       fail(ErrorKind::InvalidArgument, "forward: sequence {} starts at position {} but its cache holds {} positions", s,
            in.start_pos, in.kv->length());
