@@ -7,7 +7,11 @@ Json str() { return Json{{"type", "string"}}; }
 Json boolean() { return Json{{"type", "boolean"}}; }
 Json integer() { return Json{{"type", "integer"}}; }
 Json number() { return Json{{"type", "number"}}; }
-Json nullable(Json s) { return Json{{"anyOf", Json::array({s, Json{{"type", "null"}}})}}; }
+// OpenAPI 3.0 spelling (schemathesis and most generators do not fully support 3.1's type lists).
+Json nullable(Json s) {
+  s["nullable"] = true;
+  return s;
+}
 Json array_of(Json s) { return Json{{"type", "array"}, {"items", s}}; }
 Json one_of(std::initializer_list<Json> xs) {
   Json a = Json::array();
@@ -177,7 +181,7 @@ Json openapi_document() {
   paths["/metrics"] = {{"get", op("Prometheus metrics (with --enable-metrics)", nullptr, false)}};
 
   Json doc = Json::object();
-  doc["openapi"] = "3.1.0";
+  doc["openapi"] = "3.0.3";
   doc["info"] = {{"title", "glmserve"}, {"version", "0.1.0"}};
   doc["paths"] = paths;
   return doc;

@@ -104,8 +104,16 @@ def ws_piece(rng, depth=0):
     if r < 0.8:
         other = "".join(ws_piece(rng, depth + 1) for _ in range(rng.randint(0, 3)))
         return ws_tag(rng, "if " + rng.choice(["t", "z"])) + body + ws_tag(rng, "else") + other + ws_tag(rng, "endif")
-    if r < 0.93:
-        return ws_tag(rng, "for i in l") + body + ws_tag(rng, "endfor")
+    if r < 0.86:
+        control = rng.choice(["", ws_tag(rng, "if i == 1") + ws_tag(rng, rng.choice(["break", "continue"])) +
+                              ws_tag(rng, "endif")])
+        return ws_tag(rng, "for i in l") + control + body + ws_tag(rng, "endfor")
+    if r < 0.9:
+        return (ws_tag(rng, "macro mac(a, b='d')") + body + "{{ a ~ b }}" + ws_tag(rng, "endmacro") +
+                rng.choice(["{{ mac(1) }}", "{{- mac('x', b=2) -}}", "{{ mac(i)|trim }}"]))
+    if r < 0.95:
+        return (ws_tag(rng, "set ns = namespace(c=0)") + ws_tag(rng, "for i in l") + ws_tag(rng, "set ns.c = ns.c + i")
+                + body + ws_tag(rng, "endfor") + "{{ ns.c }}")
     return ws_tag(rng, "set q = 1") + body
 
 

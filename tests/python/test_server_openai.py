@@ -230,7 +230,10 @@ def test_prompt_matches_jinja2_render(tiny_server):
     if not isinstance(source, str):
         pytest.skip("fixture has no string chat_template")
     env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"])
-    env.filters["tojson"] = lambda v, **kw: json.dumps(v, ensure_ascii=False, **kw)
+    # transformers' tojson: ensure_ascii defaults to False, other json.dumps options pass through.
+    env.filters["tojson"] = lambda v, ensure_ascii=False, indent=None, separators=None, sort_keys=False: json.dumps(
+        v, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+    env.globals["raise_exception"] = lambda msg: (_ for _ in ()).throw(jinja2.exceptions.TemplateError(msg))
     fn = {"description": "Get the weather", "name": "get_weather",
           "parameters": WEATHER_TOOL["function"]["parameters"], "strict": False}
     text = env.from_string(source).render(messages=MESSAGES, tools=[fn], add_generation_prompt=True)
