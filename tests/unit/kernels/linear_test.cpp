@@ -215,6 +215,27 @@ TEST(Linear, BitwiseInvariantToBatchAndThreads) {
   }
 }
 
+// Weights straight from a checkpoint mapping need not be aligned (safetensors offsets are arbitrary):
+// the same matrix one byte off must give the same bits.
+TEST(Linear, UnalignedWeightsGiveTheSameBits) {
+  for (Isa isa : supported_isas()) {
+    for (const Format& f : formats()) {
+      SCOPED_TRACE(std::string(isa_name(isa)) + " " + f.name);
+      const int64_t rows = 21, cols = 300, n = 9;
+      TestWeight w = make_weight(f, rows, cols, 5);
+      std::vector<uint8_t> shifted(w.data.size() + 1);
+      std::memcpy(shifted.data() + 1, w.data.data(), w.data.size());
+      WeightRef off = w.ref;
+      off.data = shifted.data() + 1;
+      const std::vector<float> x = random_vector(size_t(n * cols), 6);
+      std::vector<float> a(size_t(n * rows)), b(size_t(n * rows));
+      linear_with_isa(isa, x.data(), n, cols, w.ref, nullptr, a.data(), rows, pools().two);
+      linear_with_isa(isa, x.data(), n, cols, off, nullptr, b.data(), rows, pools().two);
+      for (size_t i = 0; i < a.size(); ++i) ASSERT_TRUE(same_bits(a[i], b[i])) << "element " << i;
+    }
+  }
+}
+
 // cols = 1, x = 1: each output is one decoded weight, no rounding anywhere, so every path must
 // reproduce the scalar e4m3 definition (and the bf16/f16 ones) exactly, subnormals and signs included.
 TEST(Linear, DecodesEveryFp8ValueExactly) {
