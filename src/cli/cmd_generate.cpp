@@ -12,6 +12,8 @@
 #include "core/thread_pool.h"
 #include "model/glm4_moe.h"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+
 namespace {
 
 std::vector<int32_t> parse_ids(const std::string& s) {
@@ -44,6 +46,11 @@ struct GenerateArgs {
 
 int run_generate(const GenerateArgs& a) {
   using namespace glm;
+  // stdout carries only the generated ids; the log (load progress, timings) goes to stderr.
+  auto logger = spdlog::stderr_color_mt("generate");
+  logger->set_level(spdlog::default_logger()->level());
+  logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
+  spdlog::set_default_logger(logger);
   std::vector<int32_t> prompt = parse_ids(a.prompt_ids);
   if (a.max_new_tokens < 0) fail(ErrorKind::InvalidArgument, "--max-new-tokens must be >= 0");
   ThreadPool::init_global(a.threads);
