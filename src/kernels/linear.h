@@ -4,7 +4,7 @@
 //   bias: (w.rows) or nullptr
 // Contract (tests hold every implementation to it):
 //  - The sum over i for one output element is computed in an order that depends only on
-//    w.cols and the ISA chosen at start-up, never on n, the thread count or the other rows of the
+//    w.cols (and the FP8 block width) and the ISA chosen at start-up, never on n, the thread count or the other rows of the
 //    batch. This is what makes a request's output independent of what it is batched with.
 //  - Numerics: for BF16 and F8_E4M3 weights each activation is first rounded to bfloat16 (round to
 //    nearest even), products are exact and sums are float32; FP8 scales multiply the float32 partial
@@ -40,7 +40,9 @@ inline void linear(const float* x, int64_t n, const WeightRef& w, const float* b
 void linear_with_isa(Isa isa, const float* x, int64_t n, int64_t ldx, const WeightRef& w, const float* bias,
                      float* y, int64_t ldy, ThreadPool& pool);
 
-// Scalar reference for tests: same math, plain loops, float32 accumulation in index order.
+// Scalar reference for tests: plain loops, float32 accumulation in index order, x rounded to bf16 as
+// above; FP8 scales are applied per weight element (weight_row_to_f32), so it agrees with linear() to
+// float32 rounding, not bitwise.
 void linear_reference(const float* x, int64_t n, int64_t ldx, const WeightRef& w, const float* bias, float* y,
                       int64_t ldy);
 
