@@ -1,5 +1,6 @@
 #include "chat/jinja_interpreter.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "chat/jinja_builtins.h"
@@ -155,8 +156,9 @@ Interpreter::Flow Interpreter::exec(const Stmt& s, std::string& out) {
       case StmtKind::CallBlock: {
         // `caller` is the block body as a macro without parameters.
         const Stmt* block = &s;
-        Value caller = Value::function("caller", [this, block](Interpreter&, const CallArgs& args) {
-          return call_macro(*block, args, nullptr);
+        Closure closure = capture_closure();
+        Value caller = Value::function("caller", [block, closure](Interpreter& in, const CallArgs& args) {
+          return in.call_macro(*block, args, closure);
         });
         Value callee = eval(*s.expr->args[0]);
         if (!callee.is_callable()) template_fail("'{}' is not callable", callee.type_name());
@@ -296,14 +298,31 @@ void Interpreter::exec_set(const Stmt& s, std::string& out) {
 
 // ---- macros ------------------------------------------------------------------------------------
 
+Interpreter::Closure Interpreter::capture_closure() const {
+  // Names of the enclosing loop / with scopes (frames above the top level), inner ones winning;
+  // top-level names stay dynamic (looked up at call time), as in jinja2.
+  if (top_ <= 2) return nullptr;
+  auto vars = std::make_shared<std::vector<std::pair<std::string, Value>>>();
+  for (size_t i = 2; i < top_; ++i) {
+    if (frames_[i].barrier) vars->clear();  // a macro frame: its own closure starts over
+    for (const auto& [k, v] : frames_[i].vars) {
+      auto it = std::find_if(vars->begin(), vars->end(), [&](const auto& kv) { return kv.first == k; });
+      if (it != vars->end()) it->second = v;
+      else vars->emplace_back(k, v);
+    }
+  }
+  return vars;
+}
+
 Value Interpreter::make_macro(const Stmt& s) {
   const Stmt* macro = &s;
-  return Value::function(s.name, [macro](Interpreter& in, const CallArgs& args) {
-    return in.call_macro(*macro, args, nullptr);
+  Closure closure = capture_closure();
+  return Value::function(s.name, [macro, closure](Interpreter& in, const CallArgs& args) {
+    return in.call_macro(*macro, args, closure);
   });
 }
 
-Value Interpreter::call_macro(const Stmt& macro, const CallArgs& args, const Value* caller) {
+Value Interpreter::call_macro(const Stmt& macro, const CallArgs& args, const Closure& closure) {
   if (++call_depth_ > limits_.max_call_depth) {
     --call_depth_;
     template_fail("maximum macro recursion depth ({}) exceeded", limits_.max_call_depth);
@@ -312,8 +331,11 @@ Value Interpreter::call_macro(const Stmt& macro, const CallArgs& args, const Val
     --call_depth_;
     template_fail("macro '{}' takes not more than {} argument(s)", macro.name, macro.params.size());
   }
-  // Defaults are evaluated in the macro's own frame so later defaults can refer to earlier params.
+  // Frames: [closure (barrier: lookups then skip to the top level)] [parameters]. Defaults are
+  // evaluated in the parameter frame so later defaults can refer to earlier parameters.
   push_frame(true);
+  if (closure) current().vars = *closure;
+  push_frame(false);
   try {
     for (size_t i = 0; i < macro.params.size(); ++i) {
       const auto& p = macro.params[i];
@@ -332,13 +354,14 @@ Value Interpreter::call_macro(const Stmt& macro, const CallArgs& args, const Val
         template_fail("macro '{}' was invoked with unknown keyword argument '{}'", macro.name, k);
       }
     }
-    if (caller) current().vars.emplace_back("caller", *caller);
     std::string out;
     exec_body(macro.body, out);
+    pop_frame();
     pop_frame();
     --call_depth_;
     return Value(std::move(out));
   } catch (...) {
+    pop_frame();
     pop_frame();
     --call_depth_;
     throw;

@@ -3,6 +3,7 @@
 // (a `set` inside a for body never leaks out), macros that see the template's top level and their
 // own arguments, attribute access that falls back to keys and keys that fall back to attributes,
 // the sandbox's refusal of mutating methods, and limits on output size and call depth.
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -51,8 +52,10 @@ class Interpreter {
   Value eval_call(const Expr& e);
   Value eval_slice(const Value& obj, const Expr& slice);
   CallArgs eval_args(const Expr& e, size_t first_positional);
+  using Closure = std::shared_ptr<const std::vector<std::pair<std::string, Value>>>;
+  Closure capture_closure() const;
   Value make_macro(const Stmt& s);
-  Value call_macro(const Stmt& macro, const CallArgs& args, const Value* caller);
+  Value call_macro(const Stmt& macro, const CallArgs& args, const Closure& closure);
 
   void push_frame(bool barrier);
   void pop_frame();
