@@ -7,6 +7,7 @@
 
 #include "fake_backend.h"
 #include "serving/glm_text_backend.h"
+#include "serving/chat_service.h"
 #include "serving/http_server.h"
 
 using namespace glm::serving;
@@ -231,4 +232,45 @@ TEST(ServingOverhead, PerStreamedTokenWithParsers) {
   std::printf("[serving overhead] %zu tokens, %zu SSE events: %.1f us/token mean, p50 gap between reads %.1f us\n",
               reply.size(), events, per_token, p50);
   EXPECT_LT(per_token, 2000.0);
+}
+
+// The per-token work of the streaming path without sockets: reasoning parser, tool-call parser,
+// chunk JSON and SSE framing for one engine event (one token). Reports p50 / p99.
+TEST(ServingOverhead, StreamWriterPerEventP50) {
+  ServerArgs args;
+  args.model_path = std::string(GLM_FIXTURES_DIR) + "/glm45-tiny";
+  args.tokenizer_path = args.model_path;
+  args.tool_call_parser = "glm45";
+  args.reasoning_parser = "glm45";
+  auto text = make_glm_text_backend(args);
+  ServingContext ctx;
+  ctx.args = &args;
+  ctx.text = text.get();
+  ChatRequest req = parse_chat_request(Json::parse(
+      std::string(R"({"messages":[{"role":"user","content":"hi"}],"stream":true,"tools":[)") + kWeatherTool + "]}"));
+  ChatPlan plan;
+  plan.id = "chatcmpl-x";
+  plan.requests.resize(1);
+  plan.parse_reasoning = plan.parse_tools = plan.reasoning_on = true;
+  ChatStreamWriter writer(ctx, req, plan);
+  std::vector<std::string> pieces = {"<think>"};
+  for (int i = 0; i < 500; ++i) pieces.push_back(" word");
+  pieces.push_back("</think>");
+  for (int i = 0; i < 500; ++i) pieces.push_back(" answer");
+  std::vector<double> us;
+  std::string out;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    IndexedOutput ev;
+    ev.out.new_text = pieces[i];
+    ev.out.new_token_ids = {static_cast<int32_t>(i)};
+    ev.out.finished = i + 1 == pieces.size();
+    out.clear();
+    auto t0 = std::chrono::steady_clock::now();
+    writer.on_event(ev, out);
+    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(us.begin(), us.end());
+  std::printf("[serving overhead] stream writer per token: p50 %.2f us, p99 %.2f us\n", us[us.size() / 2],
+              us[us.size() * 99 / 100]);
+  EXPECT_LT(us[us.size() / 2], 1000.0);
 }
