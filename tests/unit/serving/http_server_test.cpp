@@ -297,3 +297,33 @@ TEST_F(ServerFixture, ClientDisconnectAbortsTheRequest) {
   }
   EXPECT_TRUE(aborted);
 }
+
+TEST_F(ServerFixture, StreamWithSeveralChoices) {
+  start();
+  Json body = chat_body(true);
+  body["n"] = 3;
+  body["max_tokens"] = 5;
+  auto r = post("/v1/chat/completions", body.dump());
+  ASSERT_TRUE(r);
+  std::map<int, std::string> content;
+  std::map<int, std::string> finish;
+  std::map<int, int> roles;
+  for (const auto& p : sse_payloads(r->body)) {
+    if (p == "[DONE]") continue;
+    Json e = Json::parse(p);
+    for (const auto& c : e["choices"]) {
+      int i = c["index"];
+      if (c["delta"]["role"] == "assistant") roles[i]++;
+      if (c["delta"]["content"].is_string()) content[i] += c["delta"]["content"].get<std::string>();
+      if (c["finish_reason"].is_string()) finish[i] = c["finish_reason"];
+    }
+  }
+  ASSERT_EQ(content.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(roles[i], 1);
+    EXPECT_EQ(content[i], engine.reply.substr(0, 5));
+    EXPECT_EQ(finish[i], "length");
+  }
+  // Each choice is its own engine request.
+  EXPECT_EQ(engine.submitted_requests().size(), 3u);
+}
