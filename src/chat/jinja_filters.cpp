@@ -356,8 +356,8 @@ Value min_max(Interpreter& in, const Value& v, const CallArgs& a, bool want_max)
     return sort_key(attribute.is_none() ? x : get_attribute_path(in, x, to_py_str(attribute)), case_sensitive);
   };
   const Value* best = &items[0];
-  for (const auto& x : items)
-    if (want_max ? value_less(key(*best), key(x)) : value_less(key(x), key(*best))) best = &x;
+  for (size_t i = 1; i < items.size(); ++i)
+    if (const Value& x = items[i]; want_max ? value_less(key(*best), key(x)) : value_less(key(x), key(*best))) best = &x;
   return *best;
 }
 Value f_max(Interpreter& in, const Value& v, const CallArgs& a) { return min_max(in, v, a, true); }

@@ -549,6 +549,7 @@ Value Interpreter::eval_binary(const Expr& e) {
     if (s.size() > limits_.max_output_bytes) template_fail("string exceeds the output limit");
     return Value(std::move(s));
   }
+  if (op == Op::Mod && a.is_string()) return Value(py_percent_format(a.as_string(), b));  // b may be Undefined
   if (a.is_undefined()) undefined_error(a);
   if (b.is_undefined()) undefined_error(b);
   const bool ints = (a.is_int() || a.is_bool()) && (b.is_int() || b.is_bool());
@@ -608,6 +609,10 @@ Value Interpreter::eval_binary(const Expr& e) {
       for (int64_t k = 0; k < b.as_int() && k < 64; ++k) r *= base;
       return Value(r);
     }
+    if (a.as_double() == 0.0 && b.as_double() < 0)
+      template_fail("ZeroDivisionError: 0.0 cannot be raised to a negative power");
+    if (a.as_double() < 0 && b.as_double() != std::floor(b.as_double()))
+      template_fail("a negative number raised to a fractional power is complex; not supported");
     return Value(std::pow(a.as_double(), b.as_double()));
   }
   template_fail("unknown operator '{}'", op_text);

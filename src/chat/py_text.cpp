@@ -464,7 +464,8 @@ std::string py_percent_format(std::string_view fmt, const Value& args) {
       default: template_fail("ValueError: unsupported format character '{}'", conv);
     }
   }
-  const bool getitem_arg = args.is_list() && !args.as_list().is_tuple;  // Python treats it like a mapping here
+  // Python treats any non-tuple argument with __getitem__ (list, Undefined) like a mapping here.
+  const bool getitem_arg = (args.is_list() && !args.as_list().is_tuple) || args.is_undefined();
   if (!mapping && !used_mapping && !getitem_arg && next_arg < positional.size())
     template_fail("TypeError: not all arguments converted during string formatting");
   return out;
