@@ -235,6 +235,7 @@ struct ChatStreamWriter::Choice {
   // whitespace is held until more text shows it was inner, and dropped at a call or the end.
   std::string held_whitespace;
   std::string leading_whitespace;
+  int prompt_tokens = 0, completion_tokens = 0;  // as of the latest event (continuous_usage_stats)
   bool emitted_content = false;
   std::unique_ptr<ReasoningStream> reasoning;
   std::unique_ptr<ToolCallStream> tools;
@@ -272,6 +273,14 @@ Json ChatStreamWriter::chunk(int index, Json delta, Json logprobs) const {
   c["model"] = req_.model;
   c["choices"] = Json::array({choice});
   c["usage"] = nullptr;
+  if (req_.continuous_usage_stats && index >= 0 && index < static_cast<int>(choices_.size())) {
+    const Choice& ch = *choices_[index];
+    c["usage"] = Json{{"prompt_tokens", ch.prompt_tokens},
+                      {"total_tokens", ch.prompt_tokens + ch.completion_tokens},
+                      {"completion_tokens", ch.completion_tokens},
+                      {"prompt_tokens_details", nullptr},
+                      {"reasoning_tokens", 0}};
+  }
   return c;
 }
 
@@ -340,6 +349,8 @@ void ChatStreamWriter::emit_tool_output(Choice& c, int index, const std::string&
 void ChatStreamWriter::on_event(const IndexedOutput& ev, std::string& out) {
   Choice& c = *choices_.at(ev.index);
   const GenerateOutput& o = ev.out;
+  c.prompt_tokens = o.prompt_tokens;
+  c.completion_tokens = o.completion_tokens;
   if (!c.started) {
     c.started = true;
     out += sse_event(chunk(ev.index, Json{{"role", "assistant"}, {"content", ""}}));

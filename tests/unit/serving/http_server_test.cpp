@@ -327,3 +327,22 @@ TEST_F(ServerFixture, StreamWithSeveralChoices) {
   // Each choice is its own engine request.
   EXPECT_EQ(engine.submitted_requests().size(), 3u);
 }
+
+TEST_F(ServerFixture, ContinuousUsageStats) {
+  start();
+  Json body = chat_body(true);
+  body["max_tokens"] = 4;
+  body["stream_options"] = {{"continuous_usage_stats", true}};
+  auto r = post("/v1/chat/completions", body.dump());
+  ASSERT_TRUE(r);
+  int last_completion = -1;
+  for (const auto& p : sse_payloads(r->body)) {
+    if (p == "[DONE]") continue;
+    Json e = Json::parse(p);
+    ASSERT_TRUE(e["usage"].is_object()) << p;
+    int completion = e["usage"]["completion_tokens"];
+    EXPECT_GE(completion, last_completion);  // counts only grow
+    last_completion = completion;
+  }
+  EXPECT_EQ(last_completion, 4);
+}
