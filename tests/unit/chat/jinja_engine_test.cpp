@@ -1,6 +1,9 @@
 // Jinja engine unit tests. Expected strings are Python jinja2 3.1.6 outputs for the same templates
 // (rendered with transformers' settings: trim_blocks, lstrip_blocks, loopcontrols); the exhaustive
 // comparisons against live jinja2 are in tests/python/test_chat_template_*.py.
+#include <atomic>
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "chat/jinja_error.h"
@@ -120,6 +123,21 @@ TEST(JinjaInterpreter, TemplateIsReusableAcrossRenders) {
   auto t = Template::parse("{% set ns = namespace(n=0) %}{% for m in xs %}{% set ns.n = ns.n + m %}{% endfor %}{{ ns.n }}");
   EXPECT_EQ(t.render_json({{"xs", {1, 2, 3}}}), "6");
   EXPECT_EQ(t.render_json({{"xs", {4}}}), "4");
+}
+
+TEST(JinjaInterpreter, ConcurrentRendersOfOneTemplate) {
+  auto t = Template::parse(
+      "{% macro f(x) %}{{ x|upper }}{% endmacro %}{% for m in xs %}{{ f(m) }}{{ loop.index }}{% endfor %}");
+  nlohmann::ordered_json ctx = {{"xs", {"a", "b", "c"}}};
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int k = 0; k < 4; ++k)
+    threads.emplace_back([&] {
+      for (int i = 0; i < 500; ++i)
+        if (t.render_json(ctx) != "A1B2C3") ++wrong;
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 }  // namespace
