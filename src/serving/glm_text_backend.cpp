@@ -5,6 +5,8 @@
 #include "core/error.h"
 #include "parsers/reasoning_parser.h"
 #include "parsers/tool_call_parser.h"
+#include "core/thread_pool.h"
+#include "serving/serial_engine.h"
 #include "tokenizer/tokenizer.h"
 
 namespace glm::serving {
@@ -125,9 +127,17 @@ std::unique_ptr<TextBackend> make_glm_text_backend(const ServerArgs& args) {
   return std::make_unique<GlmTextBackend>(args);
 }
 
+// The scheduler (src/engine) is not in the tree yet; SerialEngine stands in for it.
 std::unique_ptr<Engine> make_glm_engine(const ServerArgs& args, const ModelInfo& info) {
-  (void)info;
-  fail(ErrorKind::Internal, "{}: the engine (scheduler) is not part of this build yet", args.model_path);
+  ThreadPool::init_global(args.threads);
+  LoadOptions opt;
+  opt.max_batch_tokens = args.chunked_prefill_size && *args.chunked_prefill_size > 0 ? *args.chunked_prefill_size : 2048;
+  opt.nextn = NextNLoad::Skip;
+  auto model = Glm4MoeModel::load(args.model_path, ThreadPool::global(), opt);
+  int64_t kv_tokens = args.max_total_tokens ? *args.max_total_tokens
+                                            : std::min<int64_t>(int64_t(info.context_length) * 2, 65536);
+  return std::make_unique<SerialEngine>(std::move(model), Tokenizer::from_dir(args.tokenizer_path), kv_tokens,
+                                        opt.max_batch_tokens);
 }
 
 }  // namespace glm::serving
