@@ -7,6 +7,8 @@
 #include "core/error.h"
 #include "core/log.h"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+
 namespace glm::cli {
 std::vector<CommandSpec>& command_registry() {
   static std::vector<CommandSpec> r;
@@ -16,6 +18,8 @@ std::vector<CommandSpec>& command_registry() {
 
 int main(int argc, char** argv) {
   using namespace glm;
+  // Logs go to stderr: stdout carries command output (ids, prompts, JSON).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("glmserve"));
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
   CLI::App app{"glmserve: an inference server for the GLM-4.5 / 4.6 / 4.7 MoE family"};
   app.require_subcommand(0, 1);

@@ -48,7 +48,7 @@ ThreadPool::ThreadPool(int n_threads, bool pin) {
   bool can_pin = pin && int(cpus.size()) >= n_threads;
   if (can_pin) pin_to(pthread_self(), cpus[0]);
   for (int i = 1; i < n_threads_; ++i) {
-    workers_.emplace_back([this, i] { worker_loop(i); });
+    workers_.emplace_back([this, i] { worker_loop(i, 0); });
     if (can_pin) pin_to(workers_.back().native_handle(), cpus[i]);
   }
 }
@@ -71,8 +71,9 @@ void ThreadPool::run_raw(Thunk thunk, void* ctx) {
   while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
 }
 
-void ThreadPool::worker_loop(int index) {
-  uint64_t seen = generation_.load(std::memory_order_acquire);
+// `seen` starts at the generation the pool was built with (0), not at whatever the worker reads when it
+// first runs: a region launched before the thread got scheduled must still be picked up.
+void ThreadPool::worker_loop(int index, uint64_t seen) {
   for (;;) {
     uint64_t g;
     int spins = 0;

@@ -50,7 +50,7 @@ class ThreadPool {
  private:
   using Thunk = void (*)(void*, int, int);
   void run_raw(Thunk thunk, void* ctx);
-  void worker_loop(int index);
+  void worker_loop(int index, uint64_t seen);
 
   int n_threads_;
   std::vector<std::thread> workers_;
