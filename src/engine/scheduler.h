@@ -1,0 +1,93 @@
+#pragma once
+// glm::Scheduler: continuous batching over one Glm4MoeModel on a dedicated thread.
+//
+// Iteration (loop thread):
+//   1. Take aborts and new requests queued by other threads (under mu_), finish aborted ones at once.
+//   2. Admit waiting requests FCFS while fewer than max_running_requests run and the KV pool can set
+//      aside ceil((prompt + max_new_tokens) / page_size) pages for them. Reserving the worst case at
+//      admission means a running request can always grow, so no retraction is ever needed: a load
+//      that exceeds the pool simply waits in the queue.
+//   3. Build ONE forward batch: the decode token of every running request that has finished its
+//      prompt, then prompt chunks of the others in admission order, each <= chunked_prefill_size,
+//      all together <= max_prefill_tokens, and the whole batch <= the model's max_batch_tokens.
+//   4. model.forward; for each request whose prompt is complete: sampler (logit processors before
+//      temperature / top-p, as SGLang), append, incremental detokenization, stop checks (EOS unless
+//      ignore_eos, stop_token_ids, stop strings with trimming, max_new_tokens, context length), one
+//      GenerateOutput per request per iteration. Text that could still begin a stop string is held
+//      back until it cannot.
+//   5. Finished requests leave at once; their pages go back to the pool.
+// Batch invariance: the kernels reduce in a fixed order per row, so a request's greedy tokens do not
+// depend on its batch neighbours or the chunk size (tested in tests/unit/engine).
+// Not implemented yet: the radix prefix cache (cached_tokens is always 0; flush_cache() is a no-op
+// that returns true), retraction (not needed with worst-case reservation), speculative decoding.
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+
+#include "engine/engine.h"
+#include "engine/request_state.h"
+#include "engine/scheduler_config.h"
+#include "model/glm4_moe.h"
+#include "tokenizer/tokenizer.h"
+
+namespace glm {
+
+class Scheduler : public Engine {
+ public:
+  // cfg.kv_capacity_tokens must be > 0 (see kv_budget.h). Logs the KV allocation as SGLang does.
+  Scheduler(std::unique_ptr<Glm4MoeModel> model, Tokenizer tokenizer, SchedulerConfig cfg);
+  ~Scheduler() override;
+
+  void submit(GenerateRequest request, Sink sink) override;
+  void abort(const std::string& rid) override;
+  EngineStats stats() const override;
+  bool flush_cache() override { return true; }
+  nlohmann::json server_info() const override;
+
+  const Glm4MoeModel& model() const { return *model_; }
+  int64_t kv_pool_pages() const { return n_pages_; }
+  // Free pages of the pool as of the end of the last iteration.
+  int64_t kv_free_pages() const;
+  int64_t forward_calls() const;
+
+ private:
+  void loop();
+  void take_aborts(std::unordered_set<std::string>& aborted);
+  void admit();
+  bool step();  // one forward; false when nothing ran
+  void sample_and_emit(RequestState& r, const float* logits);
+  void finish(RequestState& r, FinishReason reason, GenerateOutput& out);
+  void release_done();
+
+  std::unique_ptr<Glm4MoeModel> model_;
+  Tokenizer tokenizer_;
+  SchedulerConfig cfg_;
+  std::unique_ptr<KvPagePool> kv_pool_;
+  int64_t n_pages_ = 0;
+  std::vector<int32_t> eos_ids_;
+  sampling::ThinkingBudgetTokens think_tokens_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<RequestState>> waiting_;  // guarded by mu_
+  std::unordered_set<std::string> abort_queue_;        // guarded by mu_
+  bool stop_ = false;
+  // Mirrors for stats(), written by the loop thread under mu_.
+  int num_running_ = 0;
+  int64_t free_pages_ = 0, reserved_pages_ = 0, forward_calls_ = 0;
+  int64_t total_prompt_ = 0, total_generated_ = 0, total_requests_ = 0;
+  double gen_throughput_ = 0;
+
+  // Loop thread only.
+  std::vector<std::unique_ptr<RequestState>> running_;
+  std::vector<RequestState*> batch_reqs_;
+  std::vector<SequenceInput> batch_inputs_;
+  std::vector<float> logits_row_;
+  std::unordered_set<std::string> aborted_scratch_;
+  std::thread worker_;
+};
+
+}  // namespace glm

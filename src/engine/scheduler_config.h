@@ -1,0 +1,16 @@
+#pragma once
+// Knobs of the scheduler, named after SGLang's ServerArgs.
+#include <cstdint>
+
+namespace glm {
+
+struct SchedulerConfig {
+  int max_running_requests = 64;     // requests decoding together
+  int64_t chunked_prefill_size = 512;  // max prompt tokens of one request per iteration (<= 0: no chunking)
+  int64_t max_prefill_tokens = 2048;   // prompt tokens of all requests per iteration
+  int64_t kv_capacity_tokens = 0;      // KV pool size in tokens (see kv_budget.h to derive it)
+  int64_t page_size = 16;              // tokens per KV page
+  bool disable_radix_cache = false;    // no prefix cache is implemented yet: accepted and reported
+};
+
+}  // namespace glm

@@ -1,0 +1,248 @@
+// Scheduler tests on the tiny fixture checkpoints: the oracle is Glm4MoeModel run one sequence at a
+// time, greedily, with a fresh KV cache (itself checked against transformers in the model tests).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <future>
+#include <map>
+#include <mutex>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "engine/scheduler.h"
+
+namespace glm {
+namespace {
+
+const std::string kModelDir = std::string(GLM_FIXTURES_DIR) + "/glm45-tiny";
+
+ThreadPool& pool() {
+  static ThreadPool p(2, false);
+  return p;
+}
+
+std::unique_ptr<Glm4MoeModel> load_model(int64_t max_batch_tokens = 256) {
+  LoadOptions opt;
+  opt.max_batch_tokens = max_batch_tokens;
+  opt.nextn = NextNLoad::Skip;
+  return Glm4MoeModel::load(kModelDir, pool(), opt);
+}
+
+// Reference: one sequence alone, whole prompt in one forward, then greedy decode.
+std::vector<int32_t> model_greedy(Glm4MoeModel& m, const std::vector<int32_t>& prompt, int n) {
+  auto kv_pool = m.make_kv_pool((int64_t(prompt.size()) + n) / 16 + 2, 16);
+  KvSequence seq;
+  std::vector<int32_t> out, step = prompt;
+  int64_t pos = 0;
+  const int64_t V = m.config().vocab_size;
+  for (int i = 0; i < n; ++i) {
+    SequenceInput in{step, pos, &seq, false};
+    ForwardResult r = m.forward(std::span<const SequenceInput>(&in, 1), *kv_pool);
+    pos += int64_t(step.size());
+    int32_t next = int32_t(std::max_element(r.logits, r.logits + V) - r.logits);
+    out.push_back(next);
+    step.assign(1, next);
+  }
+  seq.release(*kv_pool);
+  return out;
+}
+
+std::vector<int32_t> prompt_of(int len, int seed) {
+  std::vector<int32_t> p;
+  for (int i = 0; i < len; ++i) p.push_back(int32_t((seed * 7919 + i * 131) % 1400 + 10));
+  return p;
+}
+
+struct Collected {
+  std::vector<int32_t> ids;
+  std::string text;
+  GenerateOutput last;
+  int events = 0;
+};
+
+class Collector {
+ public:
+  Engine::Sink sink(const std::string& rid) {
+    return [this, rid](const GenerateOutput& o) {
+      std::lock_guard lk(mu_);
+      Collected& c = results_[rid];
+      c.ids.insert(c.ids.end(), o.new_token_ids.begin(), o.new_token_ids.end());
+      c.text += o.new_text;
+      c.last = o;
+      ++c.events;
+      if (o.finished) {
+        ++finished_;
+        cv_.notify_all();
+      }
+    };
+  }
+  void wait(int n) {
+    std::unique_lock lk(mu_);
+    ASSERT_TRUE(cv_.wait_for(lk, std::chrono::seconds(120), [&] { return finished_ >= n; }));
+  }
+  Collected get(const std::string& rid) {
+    std::lock_guard lk(mu_);
+    return results_[rid];
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, Collected> results_;
+  int finished_ = 0;
+};
+
+GenerateRequest greedy_request(const std::string& rid, std::vector<int32_t> prompt, int n) {
+  GenerateRequest r;
+  r.rid = rid;
+  r.input_ids = std::move(prompt);
+  r.sampling.temperature = 0;
+  r.sampling.max_new_tokens = n;
+  r.sampling.ignore_eos = true;
+  return r;
+}
+
+std::unique_ptr<Scheduler> make_scheduler(SchedulerConfig cfg, int64_t max_batch_tokens = 256) {
+  auto tok = Tokenizer::from_file(kModelDir + "/tokenizer.json");
+  if (cfg.kv_capacity_tokens == 0) cfg.kv_capacity_tokens = 4096;
+  return std::make_unique<Scheduler>(load_model(max_batch_tokens), tok, cfg);
+}
+
+TEST(Scheduler, GreedyEqualsModelAloneAndInBatchesAndChunks) {
+  auto ref_model = load_model();
+  std::vector<std::vector<int32_t>> prompts;
+  std::vector<std::vector<int32_t>> refs;
+  const int n = 12;
+  for (int i = 0; i < 6; ++i) {
+    prompts.push_back(prompt_of(5 + i * 23, i + 1));
+    refs.push_back(model_greedy(*ref_model, prompts.back(), n));
+  }
+  for (int64_t chunk : {int64_t(0), int64_t(7), int64_t(64)}) {
+    SchedulerConfig cfg;
+    cfg.chunked_prefill_size = chunk;
+    cfg.max_prefill_tokens = 100;
+    auto s = make_scheduler(cfg);
+    Collector c;
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      std::string rid = "r" + std::to_string(i);
+      s->submit(greedy_request(rid, prompts[i], n), c.sink(rid));
+    }
+    c.wait(int(prompts.size()));
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      Collected got = c.get("r" + std::to_string(i));
+      EXPECT_EQ(got.ids, refs[i]) << "chunk " << chunk << " request " << i;
+      EXPECT_EQ(got.last.finish_reason, FinishReason::Length);
+      EXPECT_EQ(got.last.completion_tokens, n);
+    }
+    EXPECT_EQ(s->kv_free_pages(), s->kv_pool_pages());
+  }
+}
+
+TEST(Scheduler, SmallPoolQueuesAndCompletesEverything) {
+  // References first: the scheduler thread and this one share the thread pool, which runs one region at a time.
+  auto ref_model = load_model();
+  std::vector<std::vector<int32_t>> refs;
+  for (int i = 0; i < 4; ++i) refs.push_back(model_greedy(*ref_model, prompt_of(30 + i, 40 + i), 8));
+  SchedulerConfig cfg;
+  cfg.kv_capacity_tokens = 64;  // room for one request at a time
+  auto s = make_scheduler(cfg);
+  Collector c;
+  for (int i = 0; i < 4; ++i)
+    s->submit(greedy_request("q" + std::to_string(i), prompt_of(30 + i, 40 + i), 8), c.sink("q" + std::to_string(i)));
+  c.wait(4);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(c.get("q" + std::to_string(i)).ids, refs[size_t(i)]);
+  EXPECT_EQ(s->kv_free_pages(), s->kv_pool_pages());
+}
+
+TEST(Scheduler, RejectsWhatCanNeverFit) {
+  SchedulerConfig cfg;
+  cfg.kv_capacity_tokens = 64;
+  auto s = make_scheduler(cfg);
+  Collector c;
+  EXPECT_THROW(s->submit(greedy_request("big", prompt_of(60, 1), 10), c.sink("big")), GlmError);
+  EXPECT_THROW(s->submit(greedy_request("empty", {}, 10), c.sink("empty")), GlmError);
+  EXPECT_THROW(s->submit(greedy_request("vocab", {1, 999999}, 1), c.sink("vocab")), GlmError);
+}
+
+TEST(Scheduler, AbortFreesPages) {
+  SchedulerConfig cfg;
+  auto s = make_scheduler(cfg);
+  Collector c;
+  s->submit(greedy_request("long", prompt_of(40, 3), 100000 / 100), c.sink("long"));
+  s->submit(greedy_request("queued", prompt_of(10, 4), 5), c.sink("queued"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  s->abort("long");
+  c.wait(2);
+  EXPECT_EQ(c.get("long").last.finish_reason, FinishReason::Abort);
+  EXPECT_LT(c.get("long").ids.size(), 1000u);
+  EXPECT_EQ(c.get("queued").ids.size(), 5u);
+  EXPECT_EQ(s->kv_free_pages(), s->kv_pool_pages());
+  EXPECT_EQ(s->stats().kv_free_tokens, s->stats().kv_capacity_tokens);
+}
+
+TEST(Scheduler, StopTokenIdAndMinNewTokens) {
+  auto ref_model = load_model();
+  auto p = prompt_of(20, 9);
+  auto ref = model_greedy(*ref_model, p, 10);
+  SchedulerConfig cfg;
+  auto s = make_scheduler(cfg);
+  Collector c;
+  auto req = greedy_request("stop", p, 10);
+  req.sampling.stop_token_ids = {ref[3]};
+  s->submit(req, c.sink("stop"));
+  c.wait(1);
+  Collected got = c.get("stop");
+  // Stops at the first occurrence of the stop id, which is included in the ids.
+  size_t first = size_t(std::find(ref.begin(), ref.end(), ref[3]) - ref.begin());
+  EXPECT_EQ(got.ids, std::vector<int32_t>(ref.begin(), ref.begin() + long(first) + 1));
+  EXPECT_EQ(got.last.finish_reason, FinishReason::Stop);
+  ASSERT_TRUE(std::holds_alternative<int32_t>(got.last.matched_stop));
+  EXPECT_EQ(std::get<int32_t>(got.last.matched_stop), ref[3]);
+}
+
+TEST(Scheduler, StopStringTrimsTextAndHoldsBack) {
+  auto ref_model = load_model();
+  auto p = prompt_of(16, 11);
+  const int n = 16;
+  auto ref = model_greedy(*ref_model, p, n);
+  auto tok = Tokenizer::from_file(kModelDir + "/tokenizer.json");
+  // The full text, decoded the way the scheduler decodes (incrementally).
+  IncrementalDecoder dec(tok, true);
+  std::string full;
+  for (int32_t id : ref) dec.push(id, full);
+  full += dec.finish();
+  if (full.size() < 6) GTEST_SKIP() << "greedy text too short for a stop string";
+  const std::string stop = full.substr(full.size() / 2, 3);
+  const size_t at = full.find(stop);
+  SchedulerConfig cfg;
+  auto s = make_scheduler(cfg);
+  Collector c;
+  auto req = greedy_request("s1", p, n);
+  req.sampling.stop = {stop};
+  s->submit(req, c.sink("s1"));
+  auto req2 = greedy_request("s2", p, n);
+  req2.sampling.stop = {stop};
+  req2.sampling.no_stop_trim = true;
+  s->submit(req2, c.sink("s2"));
+  c.wait(2);
+  EXPECT_EQ(c.get("s1").text, full.substr(0, at));
+  EXPECT_EQ(c.get("s2").text, full.substr(0, at + stop.size()));
+  EXPECT_EQ(c.get("s1").last.finish_reason, FinishReason::Stop);
+  ASSERT_TRUE(std::holds_alternative<std::string>(c.get("s1").last.matched_stop));
+}
+
+TEST(Scheduler, StreamedTextEqualsWholeDecode) {
+  auto tok = Tokenizer::from_file(kModelDir + "/tokenizer.json");
+  SchedulerConfig cfg;
+  auto s = make_scheduler(cfg);
+  Collector c;
+  s->submit(greedy_request("t", prompt_of(12, 5), 20), c.sink("t"));
+  c.wait(1);
+  Collected got = c.get("t");
+  EXPECT_EQ(got.text, tok.decode(got.ids, true));
+  EXPECT_GE(got.events, 2);
+}
+
+}  // namespace
+}  // namespace glm
