@@ -1,0 +1,167 @@
+// glmserve bench: offline throughput of one static batch, like sglang.bench_one_batch / llama-bench pp+tg.
+//   glmserve bench --model-path DIR --input-len 512 --output-len 128 --batch-size 1,4,16 [--threads 2]
+// For every (threads, batch, input, output) combination: a warm-up run, then a measured run. Prefill runs
+// every sequence's random prompt (packed into forwards of up to max_batch_tokens); decode runs output_len
+// steps of one token per sequence, all sequences in one forward. Progress goes to the log (stderr); stdout
+// gets one line per combination and, LAST, one JSON object (the last combination's figures plus "runs").
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command_registry.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/thread_pool.h"
+#include "model/glm4_moe.h"
+
+namespace {
+
+std::vector<int> parse_list(const std::string& s, const char* flag) {
+  std::vector<int> v;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      int x = std::stoi(item, &used);
+      if (used != item.size() || x < 0) throw std::invalid_argument(item);
+      v.push_back(x);
+    } catch (const std::exception&) {
+      glm::fail(glm::ErrorKind::InvalidArgument, "{}: '{}' is not a non-negative integer", flag, item);
+    }
+  }
+  if (v.empty()) glm::fail(glm::ErrorKind::InvalidArgument, "{}: empty list", flag);
+  return v;
+}
+
+struct BenchArgs {
+  std::string model_path, input_len = "512", output_len = "128", batch_size = "1", threads = "0", result_file;
+  int max_batch_tokens = 4096;
+  uint32_t seed = 1;
+};
+
+struct RunResult {
+  double prefill_s = 0, decode_s = 0;
+};
+
+RunResult run_once(glm::Glm4MoeModel& m, int batch, int in_len, int out_len, std::mt19937& rng) {
+  using namespace glm;
+  const int64_t page = 16;
+  const int64_t per_seq = in_len + out_len + 1;
+  auto kv_pool = m.make_kv_pool(batch * ((per_seq + page - 1) / page), page);
+  std::vector<KvSequence> seqs(static_cast<size_t>(batch));
+  std::uniform_int_distribution<int32_t> dist(0, int32_t(m.config().vocab_size) - 1);
+  std::vector<std::vector<int32_t>> prompts(size_t(batch), std::vector<int32_t>(size_t(in_len), 0));
+  for (auto& p : prompts)
+    for (auto& t : p) t = dist(rng);
+  std::vector<int32_t> last(size_t(batch), 0);
+  std::vector<SequenceInput> inputs;
+  const int64_t V = m.config().vocab_size, cap = m.max_batch_tokens();
+
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<int64_t> done(size_t(batch), 0);
+  for (int b = 0; b < batch;) {  // pack prompt chunks into forwards of <= cap tokens
+    inputs.clear();
+    std::vector<int> rows;
+    int64_t room = cap;
+    for (int j = b; j < batch && room > 0; ++j) {
+      int64_t n = std::min<int64_t>(in_len - done[size_t(j)], room);
+      if (n <= 0) continue;
+      inputs.push_back({std::span<const int32_t>(prompts[size_t(j)].data() + done[size_t(j)], size_t(n)),
+                        done[size_t(j)], &seqs[size_t(j)], false});
+      rows.push_back(j);
+      room -= n;
+    }
+    ForwardResult r = m.forward(inputs, *kv_pool);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      done[size_t(rows[i])] += int64_t(inputs[i].tokens.size());
+      const float* lg = r.logits + int64_t(i) * V;
+      last[size_t(rows[i])] = int32_t(std::max_element(lg, lg + V) - lg);
+    }
+    while (b < batch && done[size_t(b)] == in_len) ++b;
+  }
+  auto t1 = std::chrono::steady_clock::now();
+  for (int step = 0; step < out_len; ++step) {
+    inputs.clear();
+    for (int j = 0; j < batch; ++j)
+      inputs.push_back({std::span<const int32_t>(&last[size_t(j)], 1), in_len + step, &seqs[size_t(j)], false});
+    ForwardResult r = m.forward(inputs, *kv_pool);
+    for (int j = 0; j < batch; ++j) {
+      const float* lg = r.logits + int64_t(j) * V;
+      last[size_t(j)] = int32_t(std::max_element(lg, lg + V) - lg);
+    }
+  }
+  auto t2 = std::chrono::steady_clock::now();
+  for (auto& s : seqs) s.release(*kv_pool);
+  return {std::chrono::duration<double>(t1 - t0).count(), std::chrono::duration<double>(t2 - t1).count()};
+}
+
+int run_bench(const BenchArgs& a) {
+  using namespace glm;
+  auto batches = parse_list(a.batch_size, "--batch-size");
+  auto ins = parse_list(a.input_len, "--input-len");
+  auto outs = parse_list(a.output_len, "--output-len");
+  auto threads = parse_list(a.threads, "--threads");
+  for (int b : batches)
+    if (b < 1 || b > a.max_batch_tokens)
+      fail(ErrorKind::InvalidArgument, "--batch-size {} must be in [1, --max-batch-tokens {}]", b, a.max_batch_tokens);
+  for (int i : ins)
+    if (i < 1) fail(ErrorKind::InvalidArgument, "--input-len must be >= 1");
+  std::mt19937 rng(a.seed);
+  nlohmann::json runs = nlohmann::json::array(), last;
+  for (int th : threads) {
+    ThreadPool pool(th);
+    LoadOptions opt;
+    opt.max_batch_tokens = a.max_batch_tokens;
+    opt.nextn = NextNLoad::Skip;
+    auto model = Glm4MoeModel::load(a.model_path, pool, opt);
+    for (int b : batches)
+      for (int in : ins)
+        for (int out : outs) {
+          spdlog::info("bench: threads {} batch {} input {} output {}: warm-up", pool.size(), b, in, out);
+          run_once(*model, b, std::min(in, 16), std::min(out, 4), rng);
+          RunResult r = run_once(*model, b, in, out, rng);
+          const double pp = double(b) * in / std::max(r.prefill_s, 1e-9);
+          const double tg = out > 0 ? double(b) * out / std::max(r.decode_s, 1e-9) : 0.0;
+          std::printf("threads %d batch %d pp%d %.1f tok/s (%.3f s) tg%d %.1f tok/s (%.3f s, %.2f ms/step)\n",
+                      pool.size(), b, in, pp, r.prefill_s, out, tg, r.decode_s,
+                      out > 0 ? 1e3 * r.decode_s / out : 0.0);
+          std::fflush(stdout);
+          last = {{"threads", pool.size()}, {"batch_size", b}, {"input_len", in}, {"output_len", out},
+                  {"prefill_s", r.prefill_s}, {"decode_s", r.decode_s},
+                  {"prefill_tokens_per_s", pp}, {"decode_tokens_per_s", tg}};
+          runs.push_back(last);
+        }
+  }
+  nlohmann::json result = last;
+  result["model_path"] = a.model_path;
+  result["runs"] = runs;
+  if (!a.result_file.empty()) {
+    std::ofstream f(a.result_file);
+    if (!f) fail(ErrorKind::InvalidArgument, "--result-file: cannot write {}", a.result_file);
+    f << result.dump() << "\n";
+  }
+  std::printf("%s\n", result.dump().c_str());
+  return 0;
+}
+
+glm::cli::Registration reg{"bench", "Offline prefill/decode throughput of one static batch (random token ids)",
+                           [](CLI::App& sub) -> glm::cli::RunFn {
+                             auto a = std::make_shared<BenchArgs>();
+                             sub.add_option("--model-path", a->model_path, "checkpoint directory")->required();
+                             sub.add_option("--input-len", a->input_len, "prompt tokens (comma list for a grid)")->capture_default_str();
+                             sub.add_option("--output-len", a->output_len, "decode steps (comma list)")->capture_default_str();
+                             sub.add_option("--batch-size", a->batch_size, "sequences (comma list)")->capture_default_str();
+                             sub.add_option("--threads", a->threads, "compute threads, 0: one per CPU (comma list)")->capture_default_str();
+                             sub.add_option("--max-batch-tokens", a->max_batch_tokens, "tokens per forward (workspace)")->capture_default_str();
+                             sub.add_option("--seed", a->seed, "random prompt seed")->capture_default_str();
+                             sub.add_option("--result-file", a->result_file, "also write the final JSON here");
+                             return [a] { return run_bench(*a); };
+                           }};
+
+}  // namespace
