@@ -155,6 +155,28 @@ TEST(Scheduler, SmallPoolQueuesAndCompletesEverything) {
   EXPECT_EQ(s->kv_free_pages(), s->kv_pool_pages());
 }
 
+TEST(Scheduler, ManyConcurrentMixedLengthsBeyondMaxRunning) {
+  auto ref_model = load_model();
+  const int n_req = 12;
+  std::vector<std::vector<int32_t>> prompts, refs;
+  for (int i = 0; i < n_req; ++i) {
+    prompts.push_back(prompt_of(3 + (i * 37) % 90, 100 + i));
+    refs.push_back(model_greedy(*ref_model, prompts.back(), 4 + i % 5));
+  }
+  SchedulerConfig cfg;
+  cfg.max_running_requests = 4;
+  cfg.chunked_prefill_size = 32;
+  cfg.max_prefill_tokens = 48;
+  auto s = make_scheduler(cfg, 64);
+  Collector c;
+  for (int i = 0; i < n_req; ++i)
+    s->submit(greedy_request("m" + std::to_string(i), prompts[size_t(i)], 4 + i % 5), c.sink("m" + std::to_string(i)));
+  c.wait(n_req);
+  for (int i = 0; i < n_req; ++i) EXPECT_EQ(c.get("m" + std::to_string(i)).ids, refs[size_t(i)]) << i;
+  EXPECT_EQ(s->kv_free_pages(), s->kv_pool_pages());
+  EXPECT_EQ(s->stats().total_requests, n_req);
+}
+
 TEST(Scheduler, RejectsWhatCanNeverFit) {
   SchedulerConfig cfg;
   cfg.kv_capacity_tokens = 64;
