@@ -18,6 +18,7 @@ struct RequestState {
   KvSequence kv;
   std::vector<int32_t> output;       // generated ids
   int64_t prefilled = 0;             // prompt positions already in the KV cache
+  int64_t cached_tokens = 0;         // of those, copied from the prefix cache
   int64_t reserved_pages = 0;        // pages set aside at admission for prompt + max_new_tokens
   std::unique_ptr<sampling::Sampler> sampler;
   std::unique_ptr<IncrementalDecoder> decoder;

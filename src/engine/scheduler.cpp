@@ -39,6 +39,7 @@ Scheduler::Scheduler(std::unique_ptr<Glm4MoeModel> model, Tokenizer tokenizer, S
   n_pages_ = (cfg_.kv_capacity_tokens + cfg_.page_size - 1) / cfg_.page_size;
   kv_pool_ = model_->make_kv_pool(n_pages_, cfg_.page_size);
   free_pages_ = kv_pool_->free_pages();
+  if (!cfg_.disable_radix_cache) cache_ = std::make_unique<RadixCache>(*kv_pool_);
   const size_t half = kv_pool_->bytes() / 2;
   spdlog::info("KV Cache is allocated. #tokens: {}, K size: {:.2f} GB, V size: {:.2f} GB", n_pages_ * cfg_.page_size,
                double(half) / double(1 << 30), double(half) / double(1 << 30));
@@ -109,6 +110,8 @@ EngineStats Scheduler::stats() const {
   s.num_waiting = int(waiting_.size());
   s.kv_capacity_tokens = n_pages_ * cfg_.page_size;
   s.kv_free_tokens = free_pages_ * cfg_.page_size;
+  s.kv_cached_tokens = cache_pages_ * cfg_.page_size;
+  s.total_cached_tokens = total_cached_;
   s.gen_throughput_tok_s = gen_throughput_;
   s.total_prompt_tokens = total_prompt_;
   s.total_generated_tokens = total_generated_;
@@ -119,6 +122,20 @@ EngineStats Scheduler::stats() const {
 int64_t Scheduler::kv_free_pages() const {
   std::lock_guard lk(mu_);
   return free_pages_;
+}
+
+int64_t Scheduler::cache_pages() const {
+  std::lock_guard lk(mu_);
+  return cache_pages_;
+}
+
+bool Scheduler::flush_cache() {
+  std::unique_lock lk(mu_);
+  if (!waiting_.empty() || num_running_ > 0) return false;
+  flush_requested_ = true;
+  cv_.notify_all();
+  flush_done_.wait(lk, [&] { return !flush_requested_ || stop_; });
+  return true;
 }
 
 int64_t Scheduler::forward_calls() const {
@@ -132,7 +149,7 @@ nlohmann::json Scheduler::server_info() const {
           {"chunked_prefill_size", cfg_.chunked_prefill_size},
           {"max_prefill_tokens", cfg_.max_prefill_tokens},
           {"page_size", cfg_.page_size},
-          {"disable_radix_cache", true},
+          {"disable_radix_cache", cache_ == nullptr},
           {"context_length", model_->config().max_position_embeddings},
           {"engine", "scheduler"}};
 }
@@ -141,8 +158,20 @@ void Scheduler::loop() {
   for (;;) {
     {
       std::unique_lock lk(mu_);
-      cv_.wait(lk, [&] { return stop_ || !waiting_.empty() || !running_.empty() || !abort_queue_.empty(); });
-      if (stop_) break;
+      cv_.wait(lk, [&] {
+        return stop_ || flush_requested_ || !waiting_.empty() || !running_.empty() || !abort_queue_.empty();
+      });
+      if (stop_) {
+        flush_done_.notify_all();
+        break;
+      }
+      if (flush_requested_) {
+        if (cache_ && running_.empty()) cache_->clear();
+        cache_pages_ = cache_ ? cache_->pages() : 0;
+        free_pages_ = kv_pool_->free_pages();
+        flush_requested_ = false;
+        flush_done_.notify_all();
+      }
     }
     take_aborts(aborted_scratch_);
     admit();
@@ -197,14 +226,30 @@ void Scheduler::take_aborts(std::unordered_set<std::string>& aborted) {
 }
 
 void Scheduler::admit() {
-  std::lock_guard lk(mu_);
-  while (!waiting_.empty() && int(running_.size()) < cfg_.max_running_requests &&
-         reserved_pages_ + waiting_.front()->reserved_pages <= n_pages_) {
-    reserved_pages_ += waiting_.front()->reserved_pages;
-    running_.push_back(std::move(waiting_.front()));
-    waiting_.pop_front();
+  admitted_.clear();
+  {
+    std::lock_guard lk(mu_);
+    while (!waiting_.empty() && int(running_.size()) < cfg_.max_running_requests) {
+      const int64_t need = waiting_.front()->reserved_pages;
+      const int64_t cached = cache_ ? cache_->pages() : 0;
+      if (cache_ && reserved_pages_ + cached + need > n_pages_) cache_->evict(reserved_pages_ + cached + need - n_pages_);
+      if (reserved_pages_ + (cache_ ? cache_->pages() : 0) + need > n_pages_) break;
+      reserved_pages_ += need;
+      admitted_.push_back(waiting_.front().get());
+      running_.push_back(std::move(waiting_.front()));
+      waiting_.pop_front();
+    }
+    num_running_ = int(running_.size());
   }
-  num_running_ = int(running_.size());
+  if (!cache_) return;
+  for (RequestState* r : admitted_) {
+    // Leave one prompt token to compute: its logits give the first output token.
+    r->cached_tokens = cache_->match_into(r->req.input_ids, r->prompt_len() - 1, r->kv);
+    r->prefilled = r->cached_tokens;
+  }
+  std::lock_guard lk(mu_);
+  cache_pages_ = cache_->pages();
+  free_pages_ = kv_pool_->free_pages();
 }
 
 bool Scheduler::step() {
@@ -267,6 +312,7 @@ void Scheduler::sample_and_emit(RequestState& r, const float* logits) {
   out.new_token_ids.assign(1, s.token_id);
   if (r.req.return_logprob) out.logprobs.push_back({s.token_id, s.logprob, std::move(s.top_logprobs)});
   out.completion_tokens = int(r.output.size());
+  out.cached_tokens = int(r.cached_tokens);
 
   const bool min_reached = int(r.output.size()) > sp.min_new_tokens;
   const bool is_stop_id =
@@ -315,15 +361,29 @@ void Scheduler::finish(RequestState& r, FinishReason reason, GenerateOutput& out
   out.finish_reason = reason;
   out.prompt_tokens = int(r.prompt_len());
   out.completion_tokens = int(r.output.size());
+  out.cached_tokens = int(r.cached_tokens);
+  const bool was_running =
+      std::find_if(running_.begin(), running_.end(), [&](const auto& p) { return p.get() == &r; }) != running_.end();
+  if (cache_ && was_running && r.kv.length() > 0) {
+    // Keep reserved + cache <= pool once this request's reservation is gone.
+    const int64_t budget = n_pages_ - (reserved_pages_ - r.reserved_pages) - cache_->pages();
+    cache_key_.assign(r.req.input_ids.begin(), r.req.input_ids.end());
+    cache_key_.insert(cache_key_.end(), r.output.begin(), r.output.end());
+    cache_->insert(cache_key_, r.kv.length(), r.kv, budget);
+  }
   // Pages go back before the sink runs, so a client that saw the final event sees the pool freed.
   r.kv.release(*kv_pool_);
   {
     std::lock_guard lk(mu_);
+    total_cached_ += r.cached_tokens;
+    cache_pages_ = cache_ ? cache_->pages() : 0;
     total_prompt_ += out.prompt_tokens;
     total_generated_ += out.completion_tokens;
     ++total_requests_;
-    if (r.reserved_pages > 0 && std::find_if(running_.begin(), running_.end(), [&](const auto& p) { return p.get() == &r; }) != running_.end())
+    if (was_running) {
       reserved_pages_ -= r.reserved_pages;
+      --num_running_;
+    }
     r.reserved_pages = 0;
     free_pages_ = kv_pool_->free_pages();
   }

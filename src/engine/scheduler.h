@@ -18,8 +18,12 @@
 //   5. Finished requests leave at once; their pages go back to the pool.
 // Batch invariance: the kernels reduce in a fixed order per row, so a request's greedy tokens do not
 // depend on its batch neighbours or the chunk size (tested in tests/unit/engine).
-// Not implemented yet: the radix prefix cache (cached_tokens is always 0; flush_cache() is a no-op
-// that returns true), retraction (not needed with worst-case reservation), speculative decoding.
+// Prefix cache (radix_cache.h, unless disable_radix_cache): at admission the longest cached prefix of
+// the prompt (whole pages, leaving >= 1 prompt token to compute) is copied into the request's pages and
+// only the rest is prefilled; when a request finishes, the full pages of prompt + output are copied
+// into the cache. Cache pages come from the same pool: admission evicts LRU leaves while
+// reserved pages + cache pages + the new request's pages exceed the pool.
+// Not implemented: retraction (not needed with worst-case reservation), speculative decoding.
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -28,6 +32,7 @@
 #include <unordered_set>
 
 #include "engine/engine.h"
+#include "engine/radix_cache.h"
 #include "engine/request_state.h"
 #include "engine/scheduler_config.h"
 #include "model/glm4_moe.h"
@@ -44,7 +49,8 @@ class Scheduler : public Engine {
   void submit(GenerateRequest request, Sink sink) override;
   void abort(const std::string& rid) override;
   EngineStats stats() const override;
-  bool flush_cache() override { return true; }
+  // Waits for the loop thread to drop every cached page; false when requests are running or waiting.
+  bool flush_cache() override;
   nlohmann::json server_info() const override;
 
   const Glm4MoeModel& model() const { return *model_; }
@@ -52,6 +58,7 @@ class Scheduler : public Engine {
   // Free pages of the pool as of the end of the last iteration.
   int64_t kv_free_pages() const;
   int64_t forward_calls() const;
+  int64_t cache_pages() const;
 
  private:
   void loop();
@@ -66,6 +73,7 @@ class Scheduler : public Engine {
   Tokenizer tokenizer_;
   SchedulerConfig cfg_;
   std::unique_ptr<KvPagePool> kv_pool_;
+  std::unique_ptr<RadixCache> cache_;  // null when disabled
   int64_t n_pages_ = 0;
   std::vector<int32_t> eos_ids_;
   sampling::ThinkingBudgetTokens think_tokens_;
@@ -75,10 +83,12 @@ class Scheduler : public Engine {
   std::deque<std::unique_ptr<RequestState>> waiting_;  // guarded by mu_
   std::unordered_set<std::string> abort_queue_;        // guarded by mu_
   bool stop_ = false;
+  bool flush_requested_ = false;
+  std::condition_variable flush_done_;
   // Mirrors for stats(), written by the loop thread under mu_.
   int num_running_ = 0;
-  int64_t free_pages_ = 0, reserved_pages_ = 0, forward_calls_ = 0;
-  int64_t total_prompt_ = 0, total_generated_ = 0, total_requests_ = 0;
+  int64_t free_pages_ = 0, reserved_pages_ = 0, forward_calls_ = 0, cache_pages_ = 0;
+  int64_t total_cached_ = 0, total_prompt_ = 0, total_generated_ = 0, total_requests_ = 0;
   double gen_throughput_ = 0;
 
   // Loop thread only.
@@ -86,6 +96,8 @@ class Scheduler : public Engine {
   std::vector<RequestState*> batch_reqs_;
   std::vector<SequenceInput> batch_inputs_;
   std::vector<float> logits_row_;
+  std::vector<int32_t> cache_key_;  // prompt + output of a finishing request
+  std::vector<RequestState*> admitted_;
   std::unordered_set<std::string> aborted_scratch_;
   std::thread worker_;
 };

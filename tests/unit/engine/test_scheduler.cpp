@@ -109,6 +109,14 @@ std::unique_ptr<Scheduler> make_scheduler(SchedulerConfig cfg, int64_t max_batch
   return std::make_unique<Scheduler>(load_model(max_batch_tokens), tok, cfg);
 }
 
+// Every page is either free or held by the prefix cache once idle; a flush frees them all.
+void expect_pool_returns(Scheduler& s) {
+  EXPECT_EQ(s.kv_free_pages() + s.cache_pages(), s.kv_pool_pages());
+  EXPECT_TRUE(s.flush_cache());
+  EXPECT_EQ(s.cache_pages(), 0);
+  EXPECT_EQ(s.kv_free_pages(), s.kv_pool_pages());
+}
+
 TEST(Scheduler, GreedyEqualsModelAloneAndInBatchesAndChunks) {
   auto ref_model = load_model();
   std::vector<std::vector<int32_t>> prompts;
@@ -135,7 +143,7 @@ TEST(Scheduler, GreedyEqualsModelAloneAndInBatchesAndChunks) {
       EXPECT_EQ(got.last.finish_reason, FinishReason::Length);
       EXPECT_EQ(got.last.completion_tokens, n);
     }
-    EXPECT_EQ(s->kv_free_pages(), s->kv_pool_pages());
+    expect_pool_returns(*s);
   }
 }
 
@@ -152,7 +160,7 @@ TEST(Scheduler, SmallPoolQueuesAndCompletesEverything) {
     s->submit(greedy_request("q" + std::to_string(i), prompt_of(30 + i, 40 + i), 8), c.sink("q" + std::to_string(i)));
   c.wait(4);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(c.get("q" + std::to_string(i)).ids, refs[size_t(i)]);
-  EXPECT_EQ(s->kv_free_pages(), s->kv_pool_pages());
+  expect_pool_returns(*s);
 }
 
 TEST(Scheduler, ManyConcurrentMixedLengthsBeyondMaxRunning) {
@@ -173,7 +181,7 @@ TEST(Scheduler, ManyConcurrentMixedLengthsBeyondMaxRunning) {
     s->submit(greedy_request("m" + std::to_string(i), prompts[size_t(i)], 4 + i % 5), c.sink("m" + std::to_string(i)));
   c.wait(n_req);
   for (int i = 0; i < n_req; ++i) EXPECT_EQ(c.get("m" + std::to_string(i)).ids, refs[size_t(i)]) << i;
-  EXPECT_EQ(s->kv_free_pages(), s->kv_pool_pages());
+  expect_pool_returns(*s);
   EXPECT_EQ(s->stats().total_requests, n_req);
 }
 
@@ -199,8 +207,69 @@ TEST(Scheduler, AbortFreesPages) {
   EXPECT_EQ(c.get("long").last.finish_reason, FinishReason::Abort);
   EXPECT_LT(c.get("long").ids.size(), 1000u);
   EXPECT_EQ(c.get("queued").ids.size(), 5u);
-  EXPECT_EQ(s->kv_free_pages(), s->kv_pool_pages());
+  expect_pool_returns(*s);
   EXPECT_EQ(s->stats().kv_free_tokens, s->stats().kv_capacity_tokens);
+}
+
+TEST(Scheduler, CacheHitGivesIdenticalTokens) {
+  auto ref_model = load_model();
+  const auto base = prompt_of(70, 21);
+  auto longer = base;
+  longer.insert(longer.end(), {5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21});
+  const auto ref_base = model_greedy(*ref_model, base, 10);
+  const auto ref_longer = model_greedy(*ref_model, longer, 10);
+  for (bool disable : {false, true}) {
+    SchedulerConfig cfg;
+    cfg.disable_radix_cache = disable;
+    cfg.chunked_prefill_size = 16;
+    auto s = make_scheduler(cfg);
+    Collector c;
+    s->submit(greedy_request("miss", base, 10), c.sink("miss"));
+    c.wait(1);
+    s->submit(greedy_request("hit", base, 10), c.sink("hit"));
+    c.wait(2);
+    s->submit(greedy_request("extend", longer, 10), c.sink("extend"));
+    c.wait(3);
+    EXPECT_EQ(c.get("miss").ids, ref_base);
+    EXPECT_EQ(c.get("hit").ids, ref_base);
+    EXPECT_EQ(c.get("extend").ids, ref_longer);
+    EXPECT_EQ(c.get("miss").last.cached_tokens, 0);
+    if (disable) {
+      EXPECT_EQ(c.get("hit").last.cached_tokens, 0);
+      EXPECT_EQ(c.get("extend").last.cached_tokens, 0);
+      EXPECT_EQ(s->cache_pages(), 0);
+    } else {
+      EXPECT_EQ(c.get("hit").last.cached_tokens, 64);      // whole pages, one prompt token left to compute
+      EXPECT_EQ(c.get("extend").last.cached_tokens, 64);   // the first request's output is not in longer
+      EXPECT_GT(s->stats().kv_cached_tokens, 0);
+    }
+    expect_pool_returns(*s);
+    s->submit(greedy_request("after_flush", base, 10), c.sink("after_flush"));
+    c.wait(4);
+    EXPECT_EQ(c.get("after_flush").last.cached_tokens, 0);
+    EXPECT_EQ(c.get("after_flush").ids, ref_base);
+  }
+}
+
+TEST(Scheduler, CachedOutputPagesServeAFollowUpTurn) {
+  // A follow-up prompt = previous prompt + its output + more: the output's pages come from the cache.
+  auto ref_model = load_model();
+  const auto first = prompt_of(40, 31);
+  const auto out1 = model_greedy(*ref_model, first, 30);
+  auto second = first;
+  second.insert(second.end(), out1.begin(), out1.end());
+  second.insert(second.end(), {100, 200, 300});
+  const auto ref2 = model_greedy(*ref_model, second, 8);
+  SchedulerConfig cfg;
+  auto s = make_scheduler(cfg);
+  Collector c;
+  s->submit(greedy_request("t1", first, 30), c.sink("t1"));
+  c.wait(1);
+  s->submit(greedy_request("t2", second, 8), c.sink("t2"));
+  c.wait(2);
+  EXPECT_EQ(c.get("t1").ids, out1);
+  EXPECT_EQ(c.get("t2").ids, ref2);
+  EXPECT_EQ(c.get("t2").last.cached_tokens, 64);  // 69 valid KV positions -> 4 full pages
 }
 
 TEST(Scheduler, StopTokenIdAndMinNewTokens) {
