@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 
+#include "model/config.h"
+
 namespace glm {
 
 struct KvBudget {
@@ -19,6 +21,9 @@ struct KvBudget {
 // fraction leaves no room for even one page.
 KvBudget kv_budget(int64_t max_total_tokens, double mem_fraction_static, const std::string& model_dir,
                    int64_t bytes_per_token, int64_t page_size);
+
+// K + V bytes of one token over the target model's layers (float32 pages, see model/kv_cache.h).
+inline int64_t kv_bytes_per_token(const ModelConfig& c) { return c.num_hidden_layers * 2 * c.kv_dim() * 4; }
 
 // MemAvailable of /proc/meminfo in bytes (0 when unreadable).
 int64_t mem_available_bytes();
