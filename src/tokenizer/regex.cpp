@@ -39,7 +39,8 @@ std::string pcre2_message(int code) {
 Regex::Regex(std::string_view pattern, bool literal, std::string_view context) : pattern_(pattern) {
   int error = 0;
   PCRE2_SIZE offset = 0;
-  uint32_t options = PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK | (literal ? PCRE2_LITERAL : 0);
+  // PCRE2_LITERAL admits only a few option bits (UTF yes, UCP no).
+  uint32_t options = literal ? PCRE2_UTF | PCRE2_NO_UTF_CHECK | PCRE2_LITERAL : PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK;
   pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), options, &error,
                                    &offset, nullptr);
   if (!code)
