@@ -22,11 +22,11 @@ ThreadPool& pool() {
   return p;
 }
 
-std::unique_ptr<Glm4MoeModel> load_model(int64_t max_batch_tokens = 256) {
+std::unique_ptr<Glm4MoeModel> load_model(int64_t max_batch_tokens = 256, const std::string& dir = kModelDir) {
   LoadOptions opt;
   opt.max_batch_tokens = max_batch_tokens;
   opt.nextn = NextNLoad::Skip;
-  return Glm4MoeModel::load(kModelDir, pool(), opt);
+  return Glm4MoeModel::load(dir, pool(), opt);
 }
 
 // Reference: one sequence alone, whole prompt in one forward, then greedy decode.
@@ -103,10 +103,11 @@ GenerateRequest greedy_request(const std::string& rid, std::vector<int32_t> prom
   return r;
 }
 
-std::unique_ptr<Scheduler> make_scheduler(SchedulerConfig cfg, int64_t max_batch_tokens = 256) {
-  auto tok = Tokenizer::from_file(kModelDir + "/tokenizer.json");
+std::unique_ptr<Scheduler> make_scheduler(SchedulerConfig cfg, int64_t max_batch_tokens = 256,
+                                          const std::string& dir = kModelDir) {
+  auto tok = Tokenizer::from_file(dir + "/tokenizer.json");
   if (cfg.kv_capacity_tokens == 0) cfg.kv_capacity_tokens = 4096;
-  return std::make_unique<Scheduler>(load_model(max_batch_tokens), tok, cfg);
+  return std::make_unique<Scheduler>(load_model(max_batch_tokens, dir), tok, cfg);
 }
 
 // Every page is either free or held by the prefix cache once idle; a flush frees them all.
@@ -142,6 +143,43 @@ TEST(Scheduler, GreedyEqualsModelAloneAndInBatchesAndChunks) {
       EXPECT_EQ(got.ids, refs[i]) << "chunk " << chunk << " request " << i;
       EXPECT_EQ(got.last.finish_reason, FinishReason::Length);
       EXPECT_EQ(got.last.completion_tokens, n);
+    }
+    expect_pool_returns(*s);
+  }
+}
+
+// Batch invariance on every fixture (odd shapes, FP8 block and channel formats): each request's greedy
+// tokens equal the model run alone, while batched with others, prefilled in 5-token chunks, and after
+// a cache hit.
+TEST(Scheduler, BatchInvarianceOnEveryFixture) {
+  for (const char* name : {"glm-odd-tiny", "glm45air-tiny-fp8", "glm-tiny-fp8-channel"}) {
+    const std::string dir = std::string(GLM_FIXTURES_DIR) + "/" + name;
+    std::vector<std::vector<int32_t>> prompts, refs;
+    {
+      auto ref_model = load_model(256, dir);
+      for (int i = 0; i < 5; ++i) {
+        prompts.push_back(prompt_of(9 + i * 17, 60 + i));
+        for (auto& t : prompts.back()) t %= int32_t(ref_model->config().vocab_size);
+        refs.push_back(model_greedy(*ref_model, prompts.back(), 10));
+      }
+    }
+    SchedulerConfig cfg;
+    cfg.chunked_prefill_size = 5;
+    cfg.max_prefill_tokens = 12;
+    auto s = make_scheduler(cfg, 64, dir);
+    Collector c;
+    for (int round = 0; round < 2; ++round) {  // the second round hits the prefix cache
+      for (size_t i = 0; i < prompts.size(); ++i) {
+        std::string rid = std::to_string(round) + "_" + std::to_string(i);
+        s->submit(greedy_request(rid, prompts[i], 10), c.sink(rid));
+      }
+      c.wait(int((round + 1) * prompts.size()));
+    }
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      EXPECT_EQ(c.get("0_" + std::to_string(i)).ids, refs[i]) << name << " request " << i;
+      Collected hit = c.get("1_" + std::to_string(i));
+      EXPECT_EQ(hit.ids, refs[i]) << name << " request " << i << " (second round)";
+      EXPECT_EQ(hit.last.cached_tokens, int64_t(prompts[i].size() - 1) / 16 * 16) << name << " request " << i;
     }
     expect_pool_returns(*s);
   }
