@@ -364,7 +364,8 @@ void Scheduler::finish(RequestState& r, FinishReason reason, GenerateOutput& out
   out.cached_tokens = int(r.cached_tokens);
   const bool was_running =
       std::find_if(running_.begin(), running_.end(), [&](const auto& p) { return p.get() == &r; }) != running_.end();
-  if (cache_ && was_running && r.kv.length() > 0) {
+  // Aborted requests are not cached: an abort may come from a failed forward with half-written pages.
+  if (cache_ && was_running && reason != FinishReason::Abort && r.kv.length() > 0) {
     // Keep reserved + cache <= pool once this request's reservation is gone.
     const int64_t budget = n_pages_ - (reserved_pages_ - r.reserved_pages) - cache_->pages();
     cache_key_.assign(r.req.input_ids.begin(), r.req.input_ids.end());
