@@ -171,3 +171,17 @@ def test_stream_pieces_concatenate_to_full_decode(name, tmp_path):
     for ids, pieces in zip(id_lists, got):
         assert len(pieces) == len(ids) + 1
         assert "".join(pieces) == tok.decode(ids, skip_special_tokens=False), ids
+
+
+def test_fixture_reference_cases():
+    """tests/fixtures/tokenizer/tokenizer-cases.json: encodings and decodes recorded with tokenizers."""
+    path = FIXTURE / "tokenizer-cases.json"
+    if not path.exists():
+        pytest.skip("fixture cases not generated")
+    cases = json.loads(path.read_text())
+    enc = run_cli(["tokenize", "--model-path", str(FIXTURE), "--jsonl"], [json.dumps(c["text"]) for c in cases])
+    assert [c["ids"] for c in cases] == enc
+    lines = [json.dumps(c["ids"]) for c in cases]
+    assert [c["decoded"] for c in cases] == run_cli(["detokenize", "--model-path", str(FIXTURE), "--jsonl"], lines)
+    assert [c["decoded_skip_special"] for c in cases] == run_cli(
+        ["detokenize", "--model-path", str(FIXTURE), "--jsonl", "--skip-special-tokens"], lines)
