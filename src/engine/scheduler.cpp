@@ -71,9 +71,9 @@ void Scheduler::submit(GenerateRequest request, Sink sink) {
   const SamplingParams& sp = request.sampling;
   if (sp.max_new_tokens < 0) fail(ErrorKind::InvalidArgument, "{}: max_new_tokens must be >= 0", request.rid);
   const int64_t total = int64_t(request.input_ids.size()) + sp.max_new_tokens;
-  if (total > model_->config().max_position_embeddings)
+  if (total > context_length())
     fail(ErrorKind::InvalidArgument, "{}: prompt ({} tokens) + max_new_tokens ({}) exceeds the context length {}",
-         request.rid, request.input_ids.size(), sp.max_new_tokens, model_->config().max_position_embeddings);
+         request.rid, request.input_ids.size(), sp.max_new_tokens, context_length());
   auto r = std::make_unique<RequestState>();
   r->reserved_pages = (std::max<int64_t>(total, 1) + cfg_.page_size - 1) / cfg_.page_size;
   if (r->reserved_pages > n_pages_)
@@ -150,7 +150,7 @@ nlohmann::json Scheduler::server_info() const {
           {"max_prefill_tokens", cfg_.max_prefill_tokens},
           {"page_size", cfg_.page_size},
           {"disable_radix_cache", cache_ == nullptr},
-          {"context_length", model_->config().max_position_embeddings},
+          {"context_length", context_length()},
           {"engine", "scheduler"}};
 }
 
@@ -335,7 +335,7 @@ void Scheduler::sample_and_emit(RequestState& r, const float* logits) {
     if (reason == FinishReason::None) {
       const bool at_limit = int(r.output.size()) >= sp.max_new_tokens;
       const bool at_context =
-          r.prompt_len() + int64_t(r.output.size()) >= model_->config().max_position_embeddings;
+          r.prompt_len() + int64_t(r.output.size()) >= context_length();
       if (at_limit || at_context) {
         reason = FinishReason::Length;
         r.text += r.decoder->finish();

@@ -54,6 +54,10 @@ class Scheduler : public Engine {
   nlohmann::json server_info() const override;
 
   const Glm4MoeModel& model() const { return *model_; }
+  // Longest prompt + output a request may have: --context-length, else the model's max positions.
+  int64_t context_length() const {
+    return cfg_.context_length > 0 ? cfg_.context_length : model_->config().max_position_embeddings;
+  }
   int64_t kv_pool_pages() const { return n_pages_; }
   // Free pages of the pool as of the end of the last iteration.
   int64_t kv_free_pages() const;

@@ -6,7 +6,8 @@
 #include "parsers/reasoning_parser.h"
 #include "parsers/tool_call_parser.h"
 #include "core/thread_pool.h"
-#include "serving/serial_engine.h"
+#include "engine/kv_budget.h"
+#include "engine/scheduler.h"
 #include "tokenizer/tokenizer.h"
 
 namespace glm::serving {
@@ -127,17 +128,35 @@ std::unique_ptr<TextBackend> make_glm_text_backend(const ServerArgs& args) {
   return std::make_unique<GlmTextBackend>(args);
 }
 
-// The scheduler (src/engine) is not in the tree yet; SerialEngine stands in for it.
+// The engine behind the server: the continuous-batching scheduler (src/engine/scheduler.h).
 std::unique_ptr<Engine> make_glm_engine(const ServerArgs& args, const ModelInfo& info) {
   ThreadPool::init_global(args.threads);
+  SchedulerConfig sc;
+  sc.max_running_requests = args.max_running_requests.value_or(64);
+  sc.chunked_prefill_size = args.chunked_prefill_size.value_or(512);
+  sc.max_prefill_tokens = args.max_prefill_tokens;
+  sc.disable_radix_cache = args.disable_radix_cache;
+  sc.context_length = info.context_length;
+  // SGLang's default page size is 1 (GPU kernels index tokens directly); the CPU pool keeps per-page
+  // bookkeeping, so the default becomes 16 tokens. An explicit --page-size > 1 is used as given.
+  sc.page_size = args.page_size > 1 ? args.page_size : 16;
+
   LoadOptions opt;
-  opt.max_batch_tokens = args.chunked_prefill_size && *args.chunked_prefill_size > 0 ? *args.chunked_prefill_size : 2048;
+  // One forward carries every running request's decode token plus a prefill chunk.
+  opt.max_batch_tokens = std::max<int64_t>(sc.chunked_prefill_size, 256) + sc.max_running_requests;
   opt.nextn = NextNLoad::Skip;
   auto model = Glm4MoeModel::load(args.model_path, ThreadPool::global(), opt);
-  int64_t kv_tokens = args.max_total_tokens ? *args.max_total_tokens
-                                            : std::min<int64_t>(int64_t(info.context_length) * 2, 65536);
-  return std::make_unique<SerialEngine>(std::move(model), Tokenizer::from_dir(args.tokenizer_path), kv_tokens,
-                                        opt.max_batch_tokens);
+
+  // KV pool: --max-total-tokens, else --mem-fraction-static of host memory (kv_budget.h), but never
+  // more than the running requests could ever fill (max_running_requests full contexts).
+  const int64_t per_token = kv_bytes_per_token(model->config());
+  KvBudget budget = kv_budget(args.max_total_tokens.value_or(0), args.mem_fraction_static.value_or(0.8),
+                              args.model_path, per_token, sc.page_size);
+  int64_t tokens = budget.tokens;
+  if (!args.max_total_tokens)
+    tokens = std::min<int64_t>(tokens, int64_t(sc.max_running_requests) * std::max(info.context_length, 1));
+  sc.kv_capacity_tokens = tokens;
+  return std::make_unique<Scheduler>(std::move(model), Tokenizer::from_dir(args.tokenizer_path), sc);
 }
 
 }  // namespace glm::serving

@@ -1,7 +1,7 @@
 #pragma once
 // Binds TextBackend to glmserve's own modules (tokenizer/, chat/, parsers/) and builds the
-// engine (today SerialEngine; the scheduler replaces it here, in make_glm_engine, and nowhere
-// else). Kept apart so that the HTTP layer and its unit tests never include those modules.
+// engine (the scheduler, in make_glm_engine). Kept apart so that the HTTP layer and its unit
+// tests never include those modules.
 #include <memory>
 
 #include "engine/engine.h"
