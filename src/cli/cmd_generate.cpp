@@ -1,6 +1,7 @@
-// glmserve generate: greedy continuation of a list of token ids (no tokenizer needed).
-//   glmserve generate --model-path DIR --prompt-ids 1,2,3 --max-new-tokens N [--threads N]
-// Prints the generated ids, comma-separated, on stdout; progress and timings go to the log (stderr).
+// glmserve generate: greedy continuation of a prompt given as token ids or as text.
+//   glmserve generate --model-path DIR (--prompt-ids 1,2,3 | --prompt TEXT) --max-new-tokens N [--threads N]
+// Prints the generated ids, comma-separated, on the first line of stdout and, when the model directory
+// has a tokenizer, their text after it; progress and timings go to the log (stderr).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -11,6 +12,10 @@
 #include "core/log.h"
 #include "core/thread_pool.h"
 #include "model/glm4_moe.h"
+#include "tokenizer/tokenizer.h"
+
+#include <filesystem>
+#include <optional>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
@@ -38,7 +43,7 @@ std::vector<int32_t> parse_ids(const std::string& s) {
 }
 
 struct GenerateArgs {
-  std::string model_path, prompt_ids;
+  std::string model_path, prompt_ids, prompt_text;
   int max_new_tokens = 16;
   int threads = 0;
   bool ignore_eos = false;
@@ -51,7 +56,15 @@ int run_generate(const GenerateArgs& a) {
   logger->set_level(spdlog::default_logger()->level());
   logger->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
   spdlog::set_default_logger(logger);
-  std::vector<int32_t> prompt = parse_ids(a.prompt_ids);
+  std::optional<Tokenizer> tokenizer;
+  if (std::filesystem::exists(std::filesystem::path(a.model_path) / "tokenizer.json"))
+    tokenizer = Tokenizer::from_dir(a.model_path);
+  if (a.prompt_ids.empty() == a.prompt_text.empty())
+    fail(ErrorKind::InvalidArgument, "give exactly one of --prompt-ids and --prompt");
+  if (!a.prompt_text.empty() && !tokenizer)
+    fail(ErrorKind::InvalidArgument, "--prompt needs a tokenizer.json in {}", a.model_path);
+  std::vector<int32_t> prompt = a.prompt_text.empty() ? parse_ids(a.prompt_ids) : tokenizer->encode(a.prompt_text, false);
+  if (prompt.empty()) fail(ErrorKind::InvalidArgument, "--prompt: the text encodes to no tokens");
   if (a.max_new_tokens < 0) fail(ErrorKind::InvalidArgument, "--max-new-tokens must be >= 0");
   ThreadPool::init_global(a.threads);
   ThreadPool& pool = ThreadPool::global();
@@ -89,14 +102,16 @@ int run_generate(const GenerateArgs& a) {
   std::string line;
   for (size_t i = 0; i < out.size(); ++i) line += (i ? "," : "") + std::to_string(out[i]);
   std::printf("%s\n", line.c_str());
+  if (tokenizer) std::printf("%s\n", tokenizer->decode(out, /*skip_special_tokens=*/false).c_str());
   return 0;
 }
 
-glm::cli::Registration reg{"generate", "Greedy generation from token ids (prints the generated ids)",
+glm::cli::Registration reg{"generate", "Greedy generation from token ids or text (prints ids, then text)",
                            [](CLI::App& sub) -> glm::cli::RunFn {
                              auto a = std::make_shared<GenerateArgs>();
                              sub.add_option("--model-path", a->model_path, "checkpoint directory")->required();
-                             sub.add_option("--prompt-ids", a->prompt_ids, "comma-separated prompt token ids")->required();
+                             sub.add_option("--prompt-ids", a->prompt_ids, "comma-separated prompt token ids");
+                             sub.add_option("--prompt", a->prompt_text, "prompt text (needs tokenizer.json)");
                              sub.add_option("--max-new-tokens", a->max_new_tokens, "tokens to generate")->capture_default_str();
                              sub.add_option("--threads", a->threads, "compute threads (0: one per CPU)")->capture_default_str();
                              sub.add_flag("--ignore-eos", a->ignore_eos, "do not stop at an eos token");
