@@ -1,9 +1,28 @@
 #include "tokenizer/normalizer.h"
 
+#include <unicode/normalizer2.h>
+#include <unicode/unistr.h>
+#include <unicode/locid.h>
+
 #include "core/error.h"
 #include "tokenizer/utf8.h"
 
 namespace glm {
+namespace {
+
+const icu::Normalizer2* unicode_form(const std::string& type) {
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* n = nullptr;
+  if (type == "NFC") n = icu::Normalizer2::getNFCInstance(status);
+  else if (type == "NFD") n = icu::Normalizer2::getNFDInstance(status);
+  else if (type == "NFKC") n = icu::Normalizer2::getNFKCInstance(status);
+  else if (type == "NFKD") n = icu::Normalizer2::getNFKDInstance(status);
+  else return nullptr;
+  if (U_FAILURE(status)) fail(ErrorKind::Internal, "ICU: cannot load the {} normalizer: {}", type, u_errorName(status));
+  return n;
+}
+
+}  // namespace
 
 Normalizer Normalizer::from_json(const nlohmann::json& json) {
   Normalizer n;
@@ -26,11 +45,15 @@ void Normalizer::add_steps(const nlohmann::json& json, std::vector<Step>& steps)
   } else if (type == "Strip") {
     if (json.value("strip_left", false)) steps.push_back({Step::Kind::StripLeft, nullptr, {}});
     if (json.value("strip_right", false)) steps.push_back({Step::Kind::StripRight, nullptr, {}});
+  } else if (const icu::Normalizer2* form = unicode_form(type)) {
+    steps.push_back({Step::Kind::Unicode, nullptr, {}, form});
+  } else if (type == "Lowercase") {
+    steps.push_back({Step::Kind::Lowercase, nullptr, {}});
   } else {
-    // NFC/NFKC/NFD/NFKD, Lowercase, BertNormalizer, StripAccents, Precompiled need Unicode tables
-    // this build does not carry; GLM's tokenizer has no normalizer.
+    // BertNormalizer, StripAccents, Precompiled (SentencePiece tables) are not used by byte-level BPE
+    // models; GLM's tokenizer has no normalizer at all.
     fail(ErrorKind::InvalidModel, "tokenizer.json: normalizer type {:?} is not supported (supported: "
-         "Sequence, Replace, Prepend, Strip)", type);
+         "Sequence, Replace, Prepend, Strip, NFC, NFD, NFKC, NFKD, Lowercase)", type);
   }
 }
 
@@ -57,6 +80,24 @@ std::string Normalizer::normalize(std::string_view text) const {
         }
         if (pos < cur.size()) next.append(cur, pos);
         cur.swap(next);
+        break;
+      }
+      case Step::Kind::Unicode: {
+        // Invalid UTF-8 never reaches here: the tokenizer repairs input to U+FFFD first.
+        UErrorCode status = U_ZERO_ERROR;
+        icu::UnicodeString u = icu::UnicodeString::fromUTF8(cur);
+        icu::UnicodeString out = static_cast<const icu::Normalizer2*>(step.unicode_form)->normalize(u, status);
+        if (U_FAILURE(status)) fail(ErrorKind::InvalidArgument, "Unicode normalization failed: {}", u_errorName(status));
+        cur.clear();
+        out.toUTF8String(cur);
+        break;
+      }
+      case Step::Kind::Lowercase: {
+        // Full Unicode lowercase mapping without locale tailoring, as Rust's str::to_lowercase.
+        icu::UnicodeString u = icu::UnicodeString::fromUTF8(cur);
+        u.toLower(icu::Locale::getRoot());
+        cur.clear();
+        u.toUTF8String(cur);
         break;
       }
       case Step::Kind::Prepend:

@@ -1,8 +1,8 @@
 #pragma once
 // tokenizer.json "normalizer": applied to the text between added tokens before pre-tokenization.
-// Supported: null, Sequence, Replace, Prepend, Strip, NFC (when built with a Unicode normalization
-// table, see normalizer.cpp). Anything else is rejected at load time with a clear error rather
-// than silently encoding differently from Hugging Face tokenizers.
+// Supported: null, Sequence, Replace, Prepend, Strip, NFC, NFD, NFKC, NFKD and Lowercase (the Unicode
+// ones through ICU). Anything else is rejected at load time with a clear error rather than silently
+// encoding differently from Hugging Face tokenizers.
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,9 +24,10 @@ class Normalizer {
 
  private:
   struct Step {
-    enum class Kind { Replace, Prepend, StripLeft, StripRight } kind;
+    enum class Kind { Replace, Prepend, StripLeft, StripRight, Unicode, Lowercase } kind;
     std::shared_ptr<Regex> pattern;  // Replace
     std::string content;             // Replace / Prepend
+    const void* unicode_form = nullptr;  // Unicode: the ICU Normalizer2 instance (NFC, NFD, NFKC, NFKD)
   };
   static void add_steps(const nlohmann::json& json, std::vector<Step>& steps);
   std::vector<Step> steps_;

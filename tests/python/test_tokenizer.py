@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 tokenizers = pytest.importorskip("tokenizers")
-from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, trainers  # noqa: E402
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("GLMSERVE_BIN", str(ROOT / "build" / "glmserve"))
@@ -122,6 +122,13 @@ def build_cases():
     cases["byte_fallback"] = trained(pre_tokenizers.Split(Regex(r"\s+|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+"), "isolated"),
                                      decoders.Sequence([decoders.ByteFallback(), decoders.Fuse()]),
                                      byte_fallback=True, added=glm_added())
+    glm_pre = pre_tokenizers.Sequence([pre_tokenizers.Split(Regex(GLM_SPLIT), behavior="isolated"),
+                                       pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    cases["nfc"] = trained(glm_pre, decoders.ByteLevel(), normalizer=normalizers.NFC(), added=glm_added())
+    cases["nfkd"] = trained(glm_pre, decoders.ByteLevel(), normalizer=normalizers.NFKD())
+    cases["nfkc_lowercase"] = trained(glm_pre, decoders.ByteLevel(),
+                                      normalizer=normalizers.Sequence([normalizers.NFKC(), normalizers.Lowercase()]),
+                                      added=glm_added())
     return cases
 
 
