@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from test_chat_template_support import OracleError, glmserve_render, oracle_render
+from chat_template_oracle import OracleError, glmserve_render, oracle_render
 
 CONTEXT = {
     "s": "Hello, World", "e": "", "u": "ünï 北京 ", "i": 7, "j": -3, "z": 0, "f": 2.5, "g": 0.1, "t": True, "n": None,

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from test_chat_template_support import (GLM_DIR, TEMPLATES, OracleError, chat_variables, generated_cases,
+from chat_template_oracle import (GLM_DIR, TEMPLATES, OracleError, chat_variables, generated_cases,
                                         glmserve_render, oracle_render)
 
 EXAMPLES = json.loads((GLM_DIR / "chat-template-examples.json").read_text(encoding="utf-8"))

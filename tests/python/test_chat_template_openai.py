@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from test_chat_template_support import TEMPLATES, glmserve_bin, rand_json_value, rand_text
+from chat_template_oracle import TEMPLATES, glmserve_bin, rand_json_value, rand_text
 import subprocess
 
 

@@ -3,7 +3,7 @@ Each snippet must render byte-identically, or fail in both engines (then glmserv
 a message, not crash)."""
 import pytest
 
-from test_chat_template_support import OracleError, glmserve_render, oracle_render
+from chat_template_oracle import OracleError, glmserve_render, oracle_render
 
 V = {
     "s": "Hello World", "u": "  ünï cödé 北京  ", "n": 7, "f": 2.5, "neg": -3, "t": True, "z": 0, "none": None,
