@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 tokenizers = pytest.importorskip("tokenizers")
-from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers  # noqa: E402
+from tokenizers import (AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers,  # noqa: E402
+                        processors, trainers)
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("GLMSERVE_BIN", str(ROOT / "build" / "glmserve"))
@@ -148,6 +149,35 @@ def test_encode_matches_tokenizers(name, tmp_path):
     got = run_cli(["tokenize", "--model-path", str(d), "--jsonl"], [json.dumps(s) for s in STRINGS])
     bad = [(s, g, tok.encode(s, add_special_tokens=False).ids) for s, g in zip(STRINGS, got)
            if g != tok.encode(s, add_special_tokens=False).ids]
+    assert not bad, f"{len(bad)} mismatches, first: {bad[0]!r}"
+
+
+def with_template(tok):
+    ids = {t: tok.token_to_id(t) for t in ("[gMASK]", "<sop>", "<|endoftext|>")}
+    tok.post_processor = processors.TemplateProcessing(
+        single="[gMASK] <sop> $A <|endoftext|>", pair="[gMASK] $A <sop> $B:1 <|endoftext|>:1",
+        special_tokens=list(ids.items()))
+    return tok
+
+
+def with_byte_level_post(tok):
+    tok.post_processor = processors.ByteLevel(trim_offsets=True)
+    return tok
+
+
+POST_CASES = {"template": lambda: with_template(glm_like(glm_added())),
+              "byte_level": lambda: with_byte_level_post(glm_like(glm_added()))}
+
+
+@pytest.mark.parametrize("name", list(POST_CASES))
+def test_add_special_tokens_matches_tokenizers(name, tmp_path):
+    tok = POST_CASES[name]()
+    d = save(tok, tmp_path)
+    strings = STRINGS[:400]
+    got = run_cli(["tokenize", "--model-path", str(d), "--jsonl", "--add-special-tokens"],
+                  [json.dumps(s) for s in strings])
+    want = [tok.encode(s, add_special_tokens=True).ids for s in strings]
+    bad = [(s, g, w) for s, g, w in zip(strings, got, want) if g != w]
     assert not bad, f"{len(bad)} mismatches, first: {bad[0]!r}"
 
 
