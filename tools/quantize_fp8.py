@@ -19,7 +19,8 @@ channel format's `ignore` so that honouring `ignore` is enough to load it).
 
 Usage (streams tensor by tensor, so it works on checkpoints larger than memory):
   python3 tools/quantize_fp8.py IN_DIR OUT_DIR --format block|channel [--ignore MODULE ...]
-Needs torch (a dev tool; CI never runs it).
+Uses torch when it is installed (make_fixtures.py imports these functions); without torch the command line
+falls back to fp8_numpy.py (numpy + ml_dtypes), which produces the same bytes.
 """
 import argparse
 import json
@@ -29,9 +30,12 @@ import re
 import shutil
 import sys
 
-import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
+try:
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+except ImportError:  # the numpy path (fp8_numpy.py) serves the command line
+    torch = None
 
 E4M3_MAX = 448.0
 BLOCK = 128
@@ -173,6 +177,18 @@ def quantize_checkpoint(in_dir, out_dir, fmt, ignore):
     files, sharded = _shard_files(in_dir)
     weight_map, total = {}, 0
     for fn in files:
+        if torch is None:
+            import fp8_numpy
+
+            def wants_quant(name, w):
+                return (is_projection_weight(name) and w.ndim == 2
+                        and not (fmt == "channel" and is_ignored(module_name(name), ignore)))
+            sizes = fp8_numpy.quantize_shard(os.path.join(in_dir, fn), os.path.join(out_dir, fn), fmt, wants_quant)
+            for k, n in sizes.items():
+                weight_map[k] = fn
+                total += n
+            print(f"  {fn}: {len(sizes)} tensors", flush=True)
+            continue
         out = {}
         with safe_open(os.path.join(in_dir, fn), framework="pt") as f:
             for name in f.keys():
