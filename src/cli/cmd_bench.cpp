@@ -4,6 +4,8 @@
 // every sequence's random prompt (packed into forwards of up to max_batch_tokens); decode runs output_len
 // steps of one token per sequence, all sequences in one forward. Progress goes to the log (stderr); stdout
 // gets one line per combination and, LAST, one JSON object (the last combination's figures plus "runs").
+// llama-bench's pp512 is `--input-len 512 --output-len 0`; its tg128 (decode from an empty cache) is
+// `--input-len 0 --output-len 128`.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -42,8 +44,15 @@ std::vector<int> parse_list(const std::string& s, const char* flag) {
 struct BenchArgs {
   std::string model_path, input_len = "512", output_len = "128", batch_size = "1", threads = "0", result_file;
   int max_batch_tokens = 4096;
+  int repeats = 1;  // measured runs per combination; rates are their medians (llama-bench's -r)
   uint32_t seed = 1;
 };
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
 
 struct RunResult {
   double prefill_s = 0, decode_s = 0;
@@ -65,7 +74,8 @@ RunResult run_once(glm::Glm4MoeModel& m, int batch, int in_len, int out_len, std
 
   auto t0 = std::chrono::steady_clock::now();
   std::vector<int64_t> done(size_t(batch), 0);
-  for (int b = 0; b < batch;) {  // pack prompt chunks into forwards of <= cap tokens
+  // in_len 0: decode from an empty cache (llama-bench's tg), starting from token 0 at position 0.
+  for (int b = in_len > 0 ? 0 : batch; b < batch;) {  // pack prompt chunks into forwards of <= cap tokens
     inputs.clear();
     std::vector<int> rows;
     int64_t room = cap;
@@ -111,7 +121,7 @@ int run_bench(const BenchArgs& a) {
     if (b < 1 || b > a.max_batch_tokens)
       fail(ErrorKind::InvalidArgument, "--batch-size {} must be in [1, --max-batch-tokens {}]", b, a.max_batch_tokens);
   for (int i : ins)
-    if (i < 1) fail(ErrorKind::InvalidArgument, "--input-len must be >= 1");
+    if (i < 0) fail(ErrorKind::InvalidArgument, "--input-len must be >= 0");
   std::mt19937 rng(a.seed);
   nlohmann::json runs = nlohmann::json::array(), last;
   for (int th : threads) {
@@ -125,16 +135,21 @@ int run_bench(const BenchArgs& a) {
         for (int out : outs) {
           spdlog::info("bench: threads {} batch {} input {} output {}: warm-up", pool.size(), b, in, out);
           run_once(*model, b, std::min(in, 16), std::min(out, 4), rng);
-          RunResult r = run_once(*model, b, in, out, rng);
-          const double pp = double(b) * in / std::max(r.prefill_s, 1e-9);
-          const double tg = out > 0 ? double(b) * out / std::max(r.decode_s, 1e-9) : 0.0;
-          std::printf("threads %d batch %d pp%d %.1f tok/s (%.3f s) tg%d %.1f tok/s (%.3f s, %.2f ms/step)\n",
-                      pool.size(), b, in, pp, r.prefill_s, out, tg, r.decode_s,
-                      out > 0 ? 1e3 * r.decode_s / out : 0.0);
+          std::vector<double> pps, tgs;
+          RunResult r;
+          for (int rep = 0; rep < std::max(1, a.repeats); ++rep) {
+            r = run_once(*model, b, in, out, rng);
+            pps.push_back(in > 0 ? double(b) * in / std::max(r.prefill_s, 1e-9) : 0.0);
+            tgs.push_back(out > 0 ? double(b) * out / std::max(r.decode_s, 1e-9) : 0.0);
+          }
+          const double pp = median(pps), tg = median(tgs);
+          std::printf("threads %d batch %d pp%d %.1f tok/s tg%d %.1f tok/s (%.2f ms/step; median of %zu)\n",
+                      pool.size(), b, in, pp, out, tg, tg > 0 ? 1e3 * b / tg : 0.0, pps.size());
           std::fflush(stdout);
           last = {{"threads", pool.size()}, {"batch_size", b}, {"input_len", in}, {"output_len", out},
                   {"prefill_s", r.prefill_s}, {"decode_s", r.decode_s},
-                  {"prefill_tokens_per_s", pp}, {"decode_tokens_per_s", tg}};
+                  {"prefill_tokens_per_s", pp}, {"decode_tokens_per_s", tg},
+                  {"prefill_tokens_per_s_samples", pps}, {"decode_tokens_per_s_samples", tgs}};
           runs.push_back(last);
         }
   }
@@ -154,11 +169,12 @@ glm::cli::Registration reg{"bench", "Offline prefill/decode throughput of one st
                            [](CLI::App& sub) -> glm::cli::RunFn {
                              auto a = std::make_shared<BenchArgs>();
                              sub.add_option("--model-path", a->model_path, "checkpoint directory")->required();
-                             sub.add_option("--input-len", a->input_len, "prompt tokens (comma list for a grid)")->capture_default_str();
+                             sub.add_option("--input-len", a->input_len, "prompt tokens (comma list for a grid; 0: decode from an empty cache)")->capture_default_str();
                              sub.add_option("--output-len", a->output_len, "decode steps (comma list)")->capture_default_str();
                              sub.add_option("--batch-size", a->batch_size, "sequences (comma list)")->capture_default_str();
                              sub.add_option("--threads", a->threads, "compute threads, 0: one per CPU (comma list)")->capture_default_str();
                              sub.add_option("--max-batch-tokens", a->max_batch_tokens, "tokens per forward (workspace)")->capture_default_str();
+                             sub.add_option("--repeats,-r", a->repeats, "measured runs per combination (median reported)")->capture_default_str();
                              sub.add_option("--seed", a->seed, "random prompt seed")->capture_default_str();
                              sub.add_option("--result-file", a->result_file, "also write the final JSON here");
                              return [a] { return run_bench(*a); };
