@@ -76,9 +76,11 @@ def module_name(tensor_name):
     return tensor_name.rsplit(".", 1)[0]
 
 
-def is_projection_weight(name):
-    """True for the [out, in] weight of a projection that FP8 checkpoints store quantized."""
-    return name.endswith(".weight") and module_name(name).rsplit(".", 1)[-1] in PROJECTIONS
+def is_projection_weight(name, also=()):
+    """True for the [out, in] weight of a projection that FP8 checkpoints store quantized, or of a module
+    named in `also` (e.g. lm_head, which published FP8 checkpoints keep in bf16)."""
+    return name.endswith(".weight") and (module_name(name).rsplit(".", 1)[-1] in PROJECTIONS
+                                         or module_name(name) in also)
 
 
 def is_ignored(module, ignore):
@@ -128,9 +130,9 @@ def dequantize_channel(q, scale):
     return q.float() * scale.float()
 
 
-def quantize_tensor(name, w, fmt, ignore):
+def quantize_tensor(name, w, fmt, ignore, also=()):
     """One checkpoint tensor -> {name: tensor} to write; unquantized tensors pass through unchanged."""
-    if not is_projection_weight(name) or w.dim() != 2:
+    if not is_projection_weight(name, also) or w.dim() != 2:
         return {name: w}
     if fmt == "block":
         q, s = quantize_block(w)
@@ -171,7 +173,7 @@ def _shard_files(in_dir):
     sys.exit(f"{in_dir}: neither model.safetensors.index.json nor model.safetensors")
 
 
-def quantize_checkpoint(in_dir, out_dir, fmt, ignore):
+def quantize_checkpoint(in_dir, out_dir, fmt, ignore, also=()):
     """Stream every shard of in_dir: one output shard per input shard, same file names."""
     os.makedirs(out_dir, exist_ok=True)
     files, sharded = _shard_files(in_dir)
@@ -181,7 +183,7 @@ def quantize_checkpoint(in_dir, out_dir, fmt, ignore):
             import fp8_numpy
 
             def wants_quant(name, w):
-                return (is_projection_weight(name) and w.ndim == 2
+                return (is_projection_weight(name, also) and w.ndim == 2
                         and not (fmt == "channel" and is_ignored(module_name(name), ignore)))
             sizes = fp8_numpy.quantize_shard(os.path.join(in_dir, fn), os.path.join(out_dir, fn), fmt, wants_quant)
             for k, n in sizes.items():
@@ -192,7 +194,7 @@ def quantize_checkpoint(in_dir, out_dir, fmt, ignore):
         out = {}
         with safe_open(os.path.join(in_dir, fn), framework="pt") as f:
             for name in f.keys():
-                for k, v in quantize_tensor(name, f.get_tensor(name), fmt, ignore).items():
+                for k, v in quantize_tensor(name, f.get_tensor(name), fmt, ignore, also).items():
                     out[k] = v.contiguous()
         save_file(out, os.path.join(out_dir, fn), metadata={"format": "pt"})
         for k, v in out.items():
@@ -221,10 +223,15 @@ def main():
     ap.add_argument("--format", choices=["block", "channel"], required=True)
     ap.add_argument("--ignore", nargs="*", default=[],
                     help="extra module names (or re:REGEX) kept in bf16, channel format only")
+    ap.add_argument("--also", nargs="*", default=[],
+                    help="more modules to quantize, e.g. lm_head (llama.cpp's Q8_0 quantizes its output matrix "
+                         "too: use it for like-for-like benchmarks; published FP8 checkpoints keep it bf16)")
     a = ap.parse_args()
     if os.path.abspath(a.in_dir) == os.path.abspath(a.out_dir):
         sys.exit("OUT_DIR must differ from IN_DIR")
-    quantize_checkpoint(a.in_dir, a.out_dir, a.format, CHANNEL_DEFAULT_IGNORE + a.ignore)
+    ignore = CHANNEL_DEFAULT_IGNORE + a.ignore
+    ignore = [p for p in ignore if not (p in a.also or any(re.fullmatch(p[3:], m) for m in a.also if p.startswith("re:")))]
+    quantize_checkpoint(a.in_dir, a.out_dir, a.format, ignore, tuple(a.also))
 
 
 if __name__ == "__main__":
