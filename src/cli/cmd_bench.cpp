@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/thread_pool.h"
+#include "kernels/kv_format.h"
 #include "model/glm4_moe.h"
 
 namespace {
@@ -43,6 +44,7 @@ std::vector<int> parse_list(const std::string& s, const char* flag) {
 
 struct BenchArgs {
   std::string model_path, input_len = "512", output_len = "128", batch_size = "1", threads = "0", result_file;
+  std::string kv_cache_dtype = "auto";
   int max_batch_tokens = 4096;
   int repeats = 1;  // measured runs per combination; rates are their medians (llama-bench's -r)
   uint32_t seed = 1;
@@ -58,11 +60,11 @@ struct RunResult {
   double prefill_s = 0, decode_s = 0;
 };
 
-RunResult run_once(glm::Glm4MoeModel& m, int batch, int in_len, int out_len, std::mt19937& rng) {
+RunResult run_once(glm::Glm4MoeModel& m, int batch, int in_len, int out_len, glm::KvDType kv_dtype, std::mt19937& rng) {
   using namespace glm;
   const int64_t page = 16;
   const int64_t per_seq = in_len + out_len + 1;
-  auto kv_pool = m.make_kv_pool(batch * ((per_seq + page - 1) / page), page);
+  auto kv_pool = m.make_kv_pool(batch * ((per_seq + page - 1) / page), page, kv_dtype);
   std::vector<KvSequence> seqs(static_cast<size_t>(batch));
   std::uniform_int_distribution<int32_t> dist(0, int32_t(m.config().vocab_size) - 1);
   std::vector<std::vector<int32_t>> prompts(size_t(batch), std::vector<int32_t>(size_t(in_len), 0));
@@ -122,6 +124,7 @@ int run_bench(const BenchArgs& a) {
       fail(ErrorKind::InvalidArgument, "--batch-size {} must be in [1, --max-batch-tokens {}]", b, a.max_batch_tokens);
   for (int i : ins)
     if (i < 0) fail(ErrorKind::InvalidArgument, "--input-len must be >= 0");
+  const KvDType kv_dtype = kv_dtype_from_name(a.kv_cache_dtype);
   std::mt19937 rng(a.seed);
   nlohmann::json runs = nlohmann::json::array(), last;
   for (int th : threads) {
@@ -134,11 +137,11 @@ int run_bench(const BenchArgs& a) {
       for (int in : ins)
         for (int out : outs) {
           spdlog::info("bench: threads {} batch {} input {} output {}: warm-up", pool.size(), b, in, out);
-          run_once(*model, b, std::min(in, 16), std::min(out, 4), rng);
+          run_once(*model, b, std::min(in, 16), std::min(out, 4), kv_dtype, rng);
           std::vector<double> pps, tgs;
           RunResult r;
           for (int rep = 0; rep < std::max(1, a.repeats); ++rep) {
-            r = run_once(*model, b, in, out, rng);
+            r = run_once(*model, b, in, out, kv_dtype, rng);
             pps.push_back(in > 0 ? double(b) * in / std::max(r.prefill_s, 1e-9) : 0.0);
             tgs.push_back(out > 0 ? double(b) * out / std::max(r.decode_s, 1e-9) : 0.0);
           }
@@ -147,7 +150,7 @@ int run_bench(const BenchArgs& a) {
                       pool.size(), b, in, pp, out, tg, tg > 0 ? 1e3 * b / tg : 0.0, pps.size());
           std::fflush(stdout);
           last = {{"threads", pool.size()}, {"batch_size", b}, {"input_len", in}, {"output_len", out},
-                  {"prefill_s", r.prefill_s}, {"decode_s", r.decode_s},
+                  {"prefill_s", r.prefill_s}, {"decode_s", r.decode_s}, {"kv_cache_dtype", kv_dtype_name(kv_dtype)},
                   {"prefill_tokens_per_s", pp}, {"decode_tokens_per_s", tg},
                   {"prefill_tokens_per_s_samples", pps}, {"decode_tokens_per_s_samples", tgs}};
           runs.push_back(last);
@@ -176,6 +179,7 @@ glm::cli::Registration reg{"bench", "Offline prefill/decode throughput of one st
                              sub.add_option("--max-batch-tokens", a->max_batch_tokens, "tokens per forward (workspace)")->capture_default_str();
                              sub.add_option("--repeats,-r", a->repeats, "measured runs per combination (median reported)")->capture_default_str();
                              sub.add_option("--seed", a->seed, "random prompt seed")->capture_default_str();
+                             sub.add_option("--kv-cache-dtype", a->kv_cache_dtype, "auto (= bf16) | bf16 | bfloat16 | fp8_e4m3 | float32")->capture_default_str();
                              sub.add_option("--result-file", a->result_file, "also write the final JSON here");
                              return [a] { return run_bench(*a); };
                            }};

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/thread_pool.h"
+#include "kernels/kv_format.h"
 #include "model/glm4_moe.h"
 #include "tokenizer/tokenizer.h"
 
@@ -47,6 +48,7 @@ struct GenerateArgs {
   int max_new_tokens = 16;
   int threads = 0;
   bool ignore_eos = false;
+  std::string kv_cache_dtype = "auto";
 };
 
 int run_generate(const GenerateArgs& a) {
@@ -66,6 +68,7 @@ int run_generate(const GenerateArgs& a) {
   std::vector<int32_t> prompt = a.prompt_text.empty() ? parse_ids(a.prompt_ids) : tokenizer->encode(a.prompt_text, false);
   if (prompt.empty()) fail(ErrorKind::InvalidArgument, "--prompt: the text encodes to no tokens");
   if (a.max_new_tokens < 0) fail(ErrorKind::InvalidArgument, "--max-new-tokens must be >= 0");
+  const KvDType kv_dtype = kv_dtype_from_name(a.kv_cache_dtype);
   ThreadPool::init_global(a.threads);
   ThreadPool& pool = ThreadPool::global();
   LoadOptions opt;
@@ -75,7 +78,7 @@ int run_generate(const GenerateArgs& a) {
   const ModelConfig& cfg = model->config();
   const int64_t total = int64_t(prompt.size()) + a.max_new_tokens;
   const int64_t page_size = 16;
-  auto kv_pool = model->make_kv_pool((total + page_size - 1) / page_size, page_size);
+  auto kv_pool = model->make_kv_pool((total + page_size - 1) / page_size, page_size, kv_dtype);
   KvSequence seq;
 
   std::vector<int32_t> out;
@@ -115,6 +118,7 @@ glm::cli::Registration reg{"generate", "Greedy generation from token ids or text
                              sub.add_option("--max-new-tokens", a->max_new_tokens, "tokens to generate")->capture_default_str();
                              sub.add_option("--threads", a->threads, "compute threads (0: one per CPU)")->capture_default_str();
                              sub.add_flag("--ignore-eos", a->ignore_eos, "do not stop at an eos token");
+                             sub.add_option("--kv-cache-dtype", a->kv_cache_dtype, "auto (= bf16) | bf16 | bfloat16 | fp8_e4m3 | float32")->capture_default_str();
                              return [a] { return run_generate(*a); };
                            }};
 

@@ -53,6 +53,30 @@ inline float fp8_e4m3_to_f32(uint8_t v) {
   return sign ? -r : r;
 }
 
+// float32 -> float8_e4m3fn, round to nearest even, saturating: |f| >= 448 (and +-inf) gives +-448, NaN gives
+// the NaN code 0x7f (sign kept). torch's plain .to(float8_e4m3fn) turns overflow into NaN instead; the KV cache
+// saturates so that one large activation cannot poison every later attention score (see kernels/kv_format.h).
+inline uint8_t f32_to_fp8_e4m3(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  const uint8_t sign = uint8_t((u >> 24) & 0x80);
+  u &= 0x7fffffffu;
+  if (u > 0x7f800000u) return uint8_t(sign | 0x7f);
+  if (u >= 0x43e00000u) return uint8_t(sign | 0x7e);  // 448.0f and above
+  if (u < 0x3c800000u) {                               // below 2^-6: e4m3 subnormals, quantum 2^-9
+    float a;
+    std::memcpy(&a, &u, 4);
+    const float q = a * 512.0f;  // exact; 0 <= q < 8
+    int n = int(q);
+    const float frac = q - float(n);
+    if (frac > 0.5f || (frac == 0.5f && (n & 1))) ++n;  // n == 8 is exactly the smallest normal 0x08
+    return uint8_t(sign | n);
+  }
+  u += 0x7ffffu + ((u >> 20) & 1u);  // round the 23-bit mantissa to 3 bits, ties to even (may carry into exp)
+  const uint32_t exp = (u >> 23) - 127 + 7, man = (u >> 20) & 7u;
+  return uint8_t(sign | exp << 3 | man);
+}
+
 // Table of all 256 e4m3 values, for scalar reference loops.
 struct Fp8E4M3Table {
   float v[256];

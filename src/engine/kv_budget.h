@@ -9,21 +9,25 @@
 #include <string>
 
 #include "model/config.h"
+#include "model/kv_cache.h"
 
 namespace glm {
 
 struct KvBudget {
   int64_t tokens = 0;
-  int64_t bytes_per_token = 0;  // K + V over all layers, float32
+  int64_t bytes_per_token = 0;  // K + V over all layers in the pool's KV dtype
 };
 
-// bytes_per_token: n_layers * 2 * kv_dim * sizeof(float). Throws GlmError(InvalidArgument) when the
+// bytes_per_token: kv_bytes_per_token() of the model and KV dtype. Throws GlmError(InvalidArgument) when the
 // fraction leaves no room for even one page.
 KvBudget kv_budget(int64_t max_total_tokens, double mem_fraction_static, const std::string& model_dir,
                    int64_t bytes_per_token, int64_t page_size);
 
-// K + V bytes of one token over the target model's layers (float32 pages, see model/kv_cache.h).
-inline int64_t kv_bytes_per_token(const ModelConfig& c) { return c.num_hidden_layers * 2 * c.kv_dim() * 4; }
+// K + V bytes of one token over the target model's layers: 2 * L * kv_heads * head_dim * bytes(dtype),
+// exactly what KvPagePool allocates per token (model/kv_cache.h).
+inline int64_t kv_bytes_per_token(const ModelConfig& c, KvDType dtype) {
+  return KvPagePool::bytes_per_token(c.num_hidden_layers, c.kv_dim(), dtype);
+}
 
 // MemAvailable of /proc/meminfo in bytes (0 when unreadable).
 int64_t mem_available_bytes();

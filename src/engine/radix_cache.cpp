@@ -7,7 +7,7 @@ namespace glm {
 
 void RadixCache::copy_page(int32_t dst, int32_t src) {
   if (dst == src) return;
-  std::memcpy(pool_.k_row(dst, 0, 0), pool_.k_row(src, 0, 0), size_t(pool_.page_stride()) * sizeof(float));
+  std::memcpy(pool_.page_data(dst), pool_.page_data(src), pool_.page_bytes());
 }
 
 int64_t RadixCache::match_into(std::span<const int32_t> tokens, int64_t max_tokens, KvSequence& seq) {

@@ -37,12 +37,13 @@ Scheduler::Scheduler(std::unique_ptr<Glm4MoeModel> model, Tokenizer tokenizer, S
   if (cfg_.max_running_requests <= 0) cfg_.max_running_requests = 1;
   if (cfg_.max_prefill_tokens <= 0) cfg_.max_prefill_tokens = model_->max_batch_tokens();
   n_pages_ = (cfg_.kv_capacity_tokens + cfg_.page_size - 1) / cfg_.page_size;
-  kv_pool_ = model_->make_kv_pool(n_pages_, cfg_.page_size);
+  kv_pool_ = model_->make_kv_pool(n_pages_, cfg_.page_size, cfg_.kv_dtype);
   free_pages_ = kv_pool_->free_pages();
   if (!cfg_.disable_radix_cache) cache_ = std::make_unique<RadixCache>(*kv_pool_);
   const size_t half = kv_pool_->bytes() / 2;
-  spdlog::info("KV Cache is allocated. #tokens: {}, K size: {:.2f} GB, V size: {:.2f} GB", n_pages_ * cfg_.page_size,
-               double(half) / double(1 << 30), double(half) / double(1 << 30));
+  spdlog::info("KV Cache is allocated. #tokens: {}, K size: {:.2f} GB, V size: {:.2f} GB, dtype: {}",
+               n_pages_ * cfg_.page_size, double(half) / double(1 << 30), double(half) / double(1 << 30),
+               kv_dtype_name(kv_pool_->dtype()));
   for (int64_t id : model_->config().eos_token_ids) eos_ids_.push_back(int32_t(id));
   for (int32_t id : tokenizer_.eos_token_ids())
     if (std::find(eos_ids_.begin(), eos_ids_.end(), id) == eos_ids_.end()) eos_ids_.push_back(id);

@@ -2,6 +2,8 @@
 // Knobs of the scheduler, named after SGLang's ServerArgs.
 #include <cstdint>
 
+#include "kernels/kv_format.h"
+
 namespace glm {
 
 struct SchedulerConfig {
@@ -10,6 +12,7 @@ struct SchedulerConfig {
   int64_t max_prefill_tokens = 2048;   // prompt tokens of all requests per iteration
   int64_t kv_capacity_tokens = 0;      // KV pool size in tokens (see kv_budget.h to derive it)
   int64_t page_size = 16;              // tokens per KV page
+  KvDType kv_dtype = KvDType::BF16;    // --kv-cache-dtype (auto = bf16)
   int64_t context_length = 0;          // prompt + output limit (0: config.json max_position_embeddings)
   bool disable_radix_cache = false;    // no prefix cache is implemented yet: accepted and reported
 };

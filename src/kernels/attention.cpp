@@ -1,115 +1,149 @@
+// paged_attention(): shape checks, work items (sequence, query block, KV head), round-robin threading,
+// per-thread scratch, and the ISA dispatch to the block kernels of attention_tile.h.
 #include "kernels/attention.h"
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/attention_kernels.h"
 
 namespace glm {
 
 namespace {
 
-constexpr int64_t kKeyTile = 64;
-constexpr int64_t kMaxHeadDim = 1024;
+using attention_detail::AttnScratch;
+using attention_detail::AttnWork;
+using attention_detail::kKeyTile;
+using attention_detail::kRowsPerBlock;
 
-// One query head over keys [0, n_keys): scores in tiles, running max m and normaliser l, rescaled once per tile.
-void attend_one_head(const float* qh, const KvPagesView& kv, int64_t kv_head, int64_t n_keys, int64_t head_dim,
-                     float scale, float* out) {
-  float acc[kMaxHeadDim];
-  float scores[kKeyTile];
-  std::fill(acc, acc + head_dim, 0.0f);
-  float m = -std::numeric_limits<float>::infinity(), l = 0.0f;
-  const int64_t off = kv_head * head_dim;
-  for (int64_t t0 = 0; t0 < n_keys; t0 += kKeyTile) {
-    const int64_t nt = std::min(kKeyTile, n_keys - t0);
-    float tile_max = -std::numeric_limits<float>::infinity();
-    for (int64_t j = 0; j < nt; ++j) {
-      const float* k = kv.k_row(t0 + j) + off;
-      float s = 0.0f;
-      for (int64_t d = 0; d < head_dim; ++d) s += qh[d] * k[d];
-      scores[j] = s * scale;
-      tile_max = std::max(tile_max, scores[j]);
-    }
-    const float m_new = std::max(m, tile_max);
-    const float correction = std::exp(m - m_new);  // 0 on the first tile (m = -inf)
-    l *= correction;
-    for (int64_t d = 0; d < head_dim; ++d) acc[d] *= correction;
-    for (int64_t j = 0; j < nt; ++j) {
-      const float p = std::exp(scores[j] - m_new);
-      l += p;
-      const float* v = kv.v_row(t0 + j) + off;
-      for (int64_t d = 0; d < head_dim; ++d) acc[d] += p * v[d];
-    }
-    m = m_new;
-  }
-  const float inv_l = 1.0f / l;
-  for (int64_t d = 0; d < head_dim; ++d) out[d] = acc[d] * inv_l;
-}
+constexpr int64_t kMaxHeadDim = 1024;
+constexpr int64_t kMaxLanes = 16;  // widest vector of any block kernel (AVX-512)
 
 void check_shape(const AttentionShape& s) {
-  if (s.head_dim > kMaxHeadDim || s.n_kv_heads <= 0 || s.n_heads % s.n_kv_heads != 0)
+  if (s.head_dim <= 0 || s.head_dim > kMaxHeadDim || s.n_kv_heads <= 0 || s.n_heads <= 0 ||
+      s.n_heads % s.n_kv_heads != 0)
     fail(ErrorKind::Internal, "attention: unsupported shape heads={} kv_heads={} head_dim={}", s.n_heads,
          s.n_kv_heads, s.head_dim);
 }
 
+// Per-thread buffers; grow to the largest (head_dim, rows) seen, never shrink.
+class ThreadScratch {
+ public:
+  AttnScratch get(int64_t D, int64_t rows) {
+    const int64_t padded = (rows + kMaxLanes - 1) / kMaxLanes * kMaxLanes;
+    const int64_t need = padded * D + 2 * kKeyTile * D + padded * kKeyTile + 4 * padded + rows * D;
+    if (int64_t(buf_.size()) < need) buf_.resize(size_t(need), 0.0f);  // zeroed: key rows past a tile's end are read
+    float* p = buf_.data();
+    AttnScratch sc{};
+    auto take = [&](int64_t n) { float* r = p; p += n; return r; };
+    sc.qt = take(padded * D);
+    sc.kf = take(kKeyTile * D);
+    sc.vf = take(kKeyTile * D);
+    sc.s = take(padded * kKeyTile);
+    sc.m = take(padded);
+    sc.l = take(padded);
+    sc.corr = take(padded);
+    sc.limit = take(padded);
+    sc.acc = take(rows * D);
+    return sc;
+  }
+
+ private:
+  std::vector<float> buf_;
+};
+
+using BlockFn = void (*)(const AttnWork&, const AttnScratch&);
+
+BlockFn block_kernel(Isa isa, int64_t head_dim) {
+  switch (isa) {
+    case Isa::Portable: return attention_detail::attend_block_portable;
+    case Isa::Avx2: return head_dim % 8 == 0 ? attention_detail::attend_block_avx2 : attention_detail::attend_block_portable;
+    case Isa::Avx512:
+    case Isa::Avx512Bf16:  // no bf16 dot products here: scores stay float32
+      return head_dim % 16 == 0 ? attention_detail::attend_block_avx512 : attention_detail::attend_block_portable;
+  }
+  return attention_detail::attend_block_portable;
+}
+
 }  // namespace
+
+void paged_attention_with_isa(Isa isa, const float* q, int64_t ld_q, std::span<const AttentionSequence> seqs,
+                              const AttentionShape& shape, float* out, int64_t ld_out, ThreadPool& pool) {
+  check_shape(shape);
+  if (int(isa) > int(best_isa())) fail(ErrorKind::Internal, "attention: ISA {} is not supported by this CPU", isa_name(isa));
+  const int64_t G = shape.n_heads / shape.n_kv_heads, Hkv = shape.n_kv_heads, D = shape.head_dim;
+  // Query tokens per block: enough to fill kRowsPerBlock rows with the group's heads. The grouping only
+  // decides which rows share one pass over the keys, never a row's arithmetic.
+  const int64_t block_tokens = std::max<int64_t>(1, kRowsPerBlock / G);
+  const int64_t rows_max = block_tokens * G;
+  int64_t n_items = 0;
+  for (const auto& s : seqs) n_items += (s.n_tokens + block_tokens - 1) / block_tokens * Hkv;
+  if (n_items == 0) return;
+  const BlockFn kernel = block_kernel(isa, D);
+
+  // Items in (sequence, block, kv head) order, dealt round-robin: heads of one block land on different
+  // threads and long prefill blocks spread evenly. Results do not depend on which thread runs an item.
+  pool.run([&](int ti, int nt) {
+    thread_local ThreadScratch scratch;
+    const AttnScratch sc = scratch.get(D, rows_max);
+    size_t si = 0;
+    int64_t seq_item0 = 0;
+    for (int64_t item = ti; item < n_items; item += nt) {
+      auto seq_items = [&](size_t i) { return (seqs[i].n_tokens + block_tokens - 1) / block_tokens * Hkv; };
+      while (item >= seq_item0 + seq_items(si)) seq_item0 += seq_items(si++);
+      const AttentionSequence& s = seqs[si];
+      const int64_t local = item - seq_item0, block = local / Hkv;
+      AttnWork w;
+      w.q = q;
+      w.ld_q = ld_q;
+      w.out = out;
+      w.ld_out = ld_out;
+      w.seq = &s;
+      w.shape = &shape;
+      w.kv_head = local % Hkv;
+      w.tok0 = block * block_tokens;
+      w.tok1 = std::min(s.n_tokens, w.tok0 + block_tokens);
+      kernel(w, sc);
+    }
+  });
+}
 
 void paged_attention(const float* q, int64_t ld_q, std::span<const AttentionSequence> seqs, const AttentionShape& shape,
                      float* out, int64_t ld_out, ThreadPool& pool) {
-  check_shape(shape);
-  const int64_t group = shape.n_heads / shape.n_kv_heads;
-  int64_t total_tokens = 0;
-  for (const auto& s : seqs) total_tokens += s.n_tokens;
-  // Work item = (token of the batch, kv head); items map to sequences through a linear scan over the
-  // (few) sequences, which keeps the partition static and allocation-free.
-  const int64_t n_items = total_tokens * shape.n_kv_heads;
-  pool.parallel_for(n_items, [&](int64_t i0, int64_t i1) {
-    size_t si = 0;
-    int64_t seq_tok0 = 0;
-    for (int64_t item = i0; item < i1; ++item) {
-      const int64_t tok = item / shape.n_kv_heads, kvh = item % shape.n_kv_heads;
-      while (tok >= seq_tok0 + seqs[si].n_tokens) seq_tok0 += seqs[si++].n_tokens;
-      const AttentionSequence& s = seqs[si];
-      const int64_t i = tok - seq_tok0;
-      const int64_t n_keys = s.start_pos + i + 1;
-      const float* qrow = q + (s.q_row + i) * ld_q;
-      float* orow = out + (s.q_row + i) * ld_out;
-      for (int64_t g = 0; g < group; ++g) {
-        const int64_t h = kvh * group + g;
-        attend_one_head(qrow + h * shape.head_dim, s.kv, kvh, n_keys, shape.head_dim, shape.scale,
-                        orow + h * shape.head_dim);
-      }
-    }
-  });
+  paged_attention_with_isa(active_isa(), q, ld_q, seqs, shape, out, ld_out, pool);
 }
 
 void paged_attention_reference(const float* q, int64_t ld_q, std::span<const AttentionSequence> seqs,
                                const AttentionShape& shape, float* out, int64_t ld_out) {
   check_shape(shape);
   const int64_t group = shape.n_heads / shape.n_kv_heads, hd = shape.head_dim;
+  std::vector<float> k(static_cast<size_t>(hd)), v(static_cast<size_t>(hd));
   for (const auto& s : seqs) {
+    const int64_t eb = kv_dtype_bytes(s.kv.dtype);
     for (int64_t i = 0; i < s.n_tokens; ++i) {
       const int64_t n_keys = s.start_pos + i + 1;
-      std::vector<double> p(static_cast<size_t>(n_keys));
+      std::vector<double> p(static_cast<size_t>(n_keys)), acc(static_cast<size_t>(hd));
       for (int64_t h = 0; h < shape.n_heads; ++h) {
         const float* qh = q + (s.q_row + i) * ld_q + h * hd;
-        const int64_t off = (h / group) * hd;
+        const int64_t off = (h / group) * hd * eb;
         double mx = -1e300, sum = 0;
         for (int64_t j = 0; j < n_keys; ++j) {
+          kv_load_row(s.kv.dtype, static_cast<const uint8_t*>(s.kv.k_row(j)) + off, k.data(), hd);
           double d = 0;
-          for (int64_t e = 0; e < hd; ++e) d += double(qh[e]) * double(s.kv.k_row(j)[off + e]);
+          for (int64_t e = 0; e < hd; ++e) d += double(qh[e]) * double(k[size_t(e)]);
           p[size_t(j)] = d * shape.scale;
           mx = std::max(mx, p[size_t(j)]);
         }
-        for (auto& v : p) sum += (v = std::exp(v - mx));
-        float* o = out + (s.q_row + i) * ld_out + h * hd;
-        for (int64_t e = 0; e < hd; ++e) {
-          double acc = 0;
-          for (int64_t j = 0; j < n_keys; ++j) acc += p[size_t(j)] * double(s.kv.v_row(j)[off + e]);
-          o[e] = float(acc / sum);
+        for (auto& x : p) sum += (x = std::exp(x - mx));
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (int64_t j = 0; j < n_keys; ++j) {
+          kv_load_row(s.kv.dtype, static_cast<const uint8_t*>(s.kv.v_row(j)) + off, v.data(), hd);
+          for (int64_t e = 0; e < hd; ++e) acc[size_t(e)] += p[size_t(j)] * double(v[size_t(e)]);
         }
+        float* o = out + (s.q_row + i) * ld_out + h * hd;
+        for (int64_t e = 0; e < hd; ++e) o[e] = float(acc[size_t(e)] / sum);
       }
     }
   }

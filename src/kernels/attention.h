@@ -1,27 +1,43 @@
 #pragma once
-// Causal GQA attention reading K/V through a page table (fp32 online softmax, tiled over keys).
-// One call covers a whole batch; each work item is one (sequence, query token, KV head) and reads only
-// its own sequence's pages, so a sequence's result never depends on what else is in the batch.
+// Causal GQA attention over the paged KV cache (flash-style: fp32 scores, online softmax in key tiles).
+// One call covers a whole batch. Work item = (sequence, KV head, block of query tokens): it widens each
+// K/V row of its KV head to float32 once (bf16 / fp8_e4m3 / float32 pages, kernels/kv_format.h) and uses
+// it for every query head of the GQA group and every query token of the block. Memory is O(tile): no
+// T x T scores, any context length.
+//
+// Batch invariance (what makes a request's tokens independent of its batch, chunking and cache hits):
+// keys are tiled at absolute positions (tiles [0,64), [64,128), ... from position 0) and every query row
+// - one (token, head) - runs the same sequence of float operations on its own lane whatever else shares
+// its block: its score for key j is one chain over head_dim; keys past its causal limit are masked to
+// -inf, give exp() == 0 exactly and are skipped in the V sum; tiles entirely past its limit rescale by
+// exp(0) == 1 exactly. So prefill, chunked prefill and decode of the same position give the same bits.
+// The ISA is chosen once per process (kernels/isa.h, GLM_ISA); results are bitwise reproducible per ISA.
+// Threads take work items round-robin on the given pool; no allocation per call once warm (thread-local
+// scratch grows to the largest head_dim seen).
 #include <cstdint>
 #include <span>
 
 #include "core/thread_pool.h"
+#include "kernels/isa.h"
+#include "kernels/kv_format.h"
 
 namespace glm {
 
-// Where one sequence's K and V rows for one layer live. Token p's K row (kv_dim floats) is at
-//   base + page_ids[p / page_size] * page_stride + k_offset + (p % page_size) * kv_dim
-// and its V row at the same place with v_offset.
+// Where one sequence's K and V rows for one layer live. Token p's K row (kv_dim elements of dtype) is at
+// element  page_ids[p / page_size] * page_stride + k_offset + (p % page_size) * kv_dim  of base, and its
+// V row at the same place with v_offset.
 struct KvPagesView {
-  const float* base = nullptr;
+  const void* base = nullptr;
+  KvDType dtype = KvDType::F32;
   const int32_t* page_ids = nullptr;
   int64_t page_size = 0;
-  int64_t page_stride = 0;  // floats between consecutive pages
+  int64_t page_stride = 0;  // elements between consecutive pages
   int64_t k_offset = 0, v_offset = 0;
   int64_t kv_dim = 0;       // n_kv_heads * head_dim
 
-  const float* k_row(int64_t p) const { return base + page_ids[p / page_size] * page_stride + k_offset + (p % page_size) * kv_dim; }
-  const float* v_row(int64_t p) const { return base + page_ids[p / page_size] * page_stride + v_offset + (p % page_size) * kv_dim; }
+  const void* k_row(int64_t p) const { return at(page_ids[p / page_size] * page_stride + k_offset + (p % page_size) * kv_dim); }
+  const void* v_row(int64_t p) const { return at(page_ids[p / page_size] * page_stride + v_offset + (p % page_size) * kv_dim); }
+  const void* at(int64_t element) const { return static_cast<const uint8_t*>(base) + element * kv_dtype_bytes(dtype); }
 };
 
 struct AttentionSequence {
@@ -36,11 +52,18 @@ struct AttentionShape {
   float scale = 1.0f;     // softmax scale, head_dim^-0.5
 };
 
-// q: (rows, n_heads * head_dim) row stride ld_q; out: same layout with ld_out.
+// q: (rows, n_heads * head_dim) row stride ld_q; out: same layout with ld_out. Positions must stay below
+// 2^24 (masks compare positions as float32).
 void paged_attention(const float* q, int64_t ld_q, std::span<const AttentionSequence> seqs, const AttentionShape& shape,
                      float* out, int64_t ld_out, ThreadPool& pool);
 
-// Plain reference for tests: scores, full softmax, weighted sum, with every key in index order.
+// The same with an explicit ISA (tests, benchmarks); isa must be one of supported_isas(). A head_dim that
+// is not a multiple of the ISA's vector width runs the portable kernel.
+void paged_attention_with_isa(Isa isa, const float* q, int64_t ld_q, std::span<const AttentionSequence> seqs,
+                              const AttentionShape& shape, float* out, int64_t ld_out, ThreadPool& pool);
+
+// Plain reference for tests: scores in double, full softmax, weighted sum, every key in index order; K/V
+// widened with kv_load_row.
 void paged_attention_reference(const float* q, int64_t ld_q, std::span<const AttentionSequence> seqs,
                                const AttentionShape& shape, float* out, int64_t ld_out);
 

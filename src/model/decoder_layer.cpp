@@ -50,8 +50,7 @@ void run_attention(const ModelConfig& c, const AttentionWeights& w, std::span<co
     KvSequence& kv = *batch[s].kv;
     for (int64_t i = 0; i < seqs[s].n_tokens; ++i) {
       const int64_t row = seqs[s].q_row + i, p = seqs[s].start_pos + i;
-      std::memcpy(kv.k_row(kv_pool, kv_layer, p), ws.k.data() + row * kvd, size_t(kvd) * sizeof(float));
-      std::memcpy(kv.v_row(kv_pool, kv_layer, p), ws.v.data() + row * kvd, size_t(kvd) * sizeof(float));
+      kv.store(kv_pool, kv_layer, p, ws.k.data() + row * kvd, ws.v.data() + row * kvd);  // rounded to the KV dtype
     }
     seqs[s].kv = kv.view(kv_pool, kv_layer);
   }

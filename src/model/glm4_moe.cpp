@@ -44,8 +44,8 @@ std::unique_ptr<Glm4MoeModel> Glm4MoeModel::load(const std::string& model_dir, T
       new Glm4MoeModel(std::move(ckpt), std::move(cfg), std::move(w), pool, opt.max_batch_tokens));
 }
 
-std::unique_ptr<KvPagePool> Glm4MoeModel::make_kv_pool(int64_t n_pages, int64_t page_size) const {
-  return std::make_unique<KvPagePool>(cfg_.num_hidden_layers, cfg_.kv_dim(), page_size, n_pages);
+std::unique_ptr<KvPagePool> Glm4MoeModel::make_kv_pool(int64_t n_pages, int64_t page_size, KvDType kv_dtype) const {
+  return std::make_unique<KvPagePool>(cfg_.num_hidden_layers, cfg_.kv_dim(), page_size, n_pages, kv_dtype);
 }
 
 ForwardResult Glm4MoeModel::forward(std::span<const SequenceInput> batch, KvPagePool& kv_pool,

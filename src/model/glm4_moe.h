@@ -37,7 +37,9 @@ class Glm4MoeModel {
   int64_t max_batch_tokens() const { return ws_.max_tokens; }
 
   // A pool sized for this model's layers.
-  std::unique_ptr<KvPagePool> make_kv_pool(int64_t n_pages, int64_t page_size = 16) const;
+  // K/V stored as kv_dtype (bf16 = --kv-cache-dtype auto; see kernels/kv_format.h).
+  std::unique_ptr<KvPagePool> make_kv_pool(int64_t n_pages, int64_t page_size = 16,
+                                           KvDType kv_dtype = KvDType::BF16) const;
 
   // Runs the batch, appends the new K/V to each sequence's cache (its length becomes start_pos + n) and
   // returns logits (last token of each sequence, or all tokens where asked) and final post-norm hidden

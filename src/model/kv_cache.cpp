@@ -6,12 +6,12 @@
 
 namespace glm {
 
-KvPagePool::KvPagePool(int64_t n_layers, int64_t kv_dim, int64_t page_size, int64_t n_pages)
-    : n_layers_(n_layers), kv_dim_(kv_dim), page_size_(page_size), n_pages_(n_pages) {
+KvPagePool::KvPagePool(int64_t n_layers, int64_t kv_dim, int64_t page_size, int64_t n_pages, KvDType dtype)
+    : n_layers_(n_layers), kv_dim_(kv_dim), page_size_(page_size), n_pages_(n_pages), dtype_(dtype) {
   if (n_layers <= 0 || kv_dim <= 0 || page_size <= 0 || n_pages <= 0 || n_pages > (int64_t(1) << 31) - 1)
     fail(ErrorKind::InvalidArgument, "KV pool: bad shape layers={} kv_dim={} page_size={} pages={}", n_layers, kv_dim,
          page_size, n_pages);
-  data_.reset(new float[size_t(n_pages * page_stride())]);
+  data_.reset(new uint8_t[bytes()]);
   free_.reserve(size_t(n_pages));
   for (int64_t p = n_pages - 1; p >= 0; --p) free_.push_back(int32_t(p));
 }
@@ -21,6 +21,11 @@ int32_t KvPagePool::allocate() {
   int32_t p = free_.back();
   free_.pop_back();
   return p;
+}
+
+void KvPagePool::store(int32_t page, int64_t layer, int64_t slot, const float* k, const float* v) {
+  kv_store_row(dtype_, k, row(page, layer, 0, slot), kv_dim_);
+  kv_store_row(dtype_, v, row(page, layer, 1, slot), kv_dim_);
 }
 
 void KvPagePool::release(int32_t page) {
@@ -44,6 +49,7 @@ void KvSequence::release(KvPagePool& pool) {
 KvPagesView KvSequence::view(const KvPagePool& pool, int64_t layer) const {
   KvPagesView v;
   v.base = pool.base();
+  v.dtype = pool.dtype();
   v.page_ids = pages_.data();
   v.page_size = pool.page_size();
   v.page_stride = pool.page_stride();
@@ -53,12 +59,8 @@ KvPagesView KvSequence::view(const KvPagePool& pool, int64_t layer) const {
   return v;
 }
 
-float* KvSequence::k_row(KvPagePool& pool, int64_t layer, int64_t p) const {
-  return pool.k_row(pages_[size_t(p / pool.page_size())], layer, p % pool.page_size());
-}
-
-float* KvSequence::v_row(KvPagePool& pool, int64_t layer, int64_t p) const {
-  return pool.v_row(pages_[size_t(p / pool.page_size())], layer, p % pool.page_size());
+void KvSequence::store(KvPagePool& pool, int64_t layer, int64_t p, const float* k, const float* v) const {
+  pool.store(pages_[size_t(p / pool.page_size())], layer, p % pool.page_size(), k, v);
 }
 
 }  // namespace glm

@@ -1,7 +1,9 @@
 #pragma once
-// Paged KV cache. K and V are stored as float32 (exactly what attention consumed when they were produced,
-// so prefill and decode see identical keys). A page holds page_size consecutive tokens for every layer:
-//   page = (n_layers, 2 [K, V], page_size, kv_dim) floats
+// Paged KV cache. K and V are stored in the pool's KvDType (--kv-cache-dtype: bf16 by default, fp8_e4m3,
+// or float32; kernels/kv_format.h), rounded once when written. Attention reads them back from the cache
+// only (never the fresh float32 activations), so prefill and decode of a position see identical keys.
+// A page holds page_size consecutive tokens for every layer:
+//   page = (n_layers, 2 [K, V], page_size, kv_dim) elements of dtype
 // Sequences own a list of page ids (their page table); the pool hands out and takes back fixed-size pages,
 // so the radix prefix cache of the scheduler can later share pages between sequences.
 #include <cstdint>
@@ -9,36 +11,46 @@
 #include <vector>
 
 #include "kernels/attention.h"
+#include "kernels/kv_format.h"
 
 namespace glm {
 
 class KvPagePool {
  public:
-  KvPagePool(int64_t n_layers, int64_t kv_dim, int64_t page_size, int64_t n_pages);
+  KvPagePool(int64_t n_layers, int64_t kv_dim, int64_t page_size, int64_t n_pages, KvDType dtype = KvDType::BF16);
 
   int64_t n_layers() const { return n_layers_; }
   int64_t kv_dim() const { return kv_dim_; }
   int64_t page_size() const { return page_size_; }
   int64_t n_pages() const { return n_pages_; }
   int64_t free_pages() const { return int64_t(free_.size()); }
-  int64_t page_stride() const { return n_layers_ * 2 * page_size_ * kv_dim_; }  // floats per page
-  size_t bytes() const { return size_t(n_pages_ * page_stride()) * sizeof(float); }
+  KvDType dtype() const { return dtype_; }
+  int64_t page_stride() const { return n_layers_ * 2 * page_size_ * kv_dim_; }  // elements per page
+  size_t page_bytes() const { return size_t(page_stride() * kv_dtype_bytes(dtype_)); }
+  size_t bytes() const { return size_t(n_pages_) * page_bytes(); }
+  // K + V of one token over all layers: 2 * n_layers * kv_dim * bytes per element.
+  static int64_t bytes_per_token(int64_t n_layers, int64_t kv_dim, KvDType dtype) {
+    return 2 * n_layers * kv_dim * kv_dtype_bytes(dtype);
+  }
 
   // Throws GlmError(Unavailable) when no page is free.
   int32_t allocate();
   void release(int32_t page);
 
-  float* k_row(int32_t page, int64_t layer, int64_t slot) { return row(page, layer, 0, slot); }
-  float* v_row(int32_t page, int64_t layer, int64_t slot) { return row(page, layer, 1, slot); }
-  const float* base() const { return data_.get(); }
+  // Raw bytes of one page (the prefix cache copies whole pages).
+  uint8_t* page_data(int32_t page) { return data_.get() + size_t(page) * page_bytes(); }
+  // Rounds k and v (kv_dim floats each) into the slot of `layer` in `page`.
+  void store(int32_t page, int64_t layer, int64_t slot, const float* k, const float* v);
+  const void* base() const { return data_.get(); }
 
  private:
-  float* row(int32_t page, int64_t layer, int64_t kv, int64_t slot) {
-    return data_.get() + page * page_stride() + ((layer * 2 + kv) * page_size_ + slot) * kv_dim_;
+  uint8_t* row(int32_t page, int64_t layer, int64_t kv, int64_t slot) {
+    return page_data(page) + size_t(((layer * 2 + kv) * page_size_ + slot) * kv_dim_ * kv_dtype_bytes(dtype_));
   }
 
   int64_t n_layers_, kv_dim_, page_size_, n_pages_;
-  std::unique_ptr<float[]> data_;  // (n_pages, page_stride)
+  KvDType dtype_;
+  std::unique_ptr<uint8_t[]> data_;  // (n_pages, page_stride) elements of dtype_
   std::vector<int32_t> free_;      // stack of free page ids
 };
 
@@ -58,9 +70,9 @@ class KvSequence {
 
   // Where attention reads this sequence's rows of `layer`.
   KvPagesView view(const KvPagePool& pool, int64_t layer) const;
-  // Where position p of `layer` is written.
-  float* k_row(KvPagePool& pool, int64_t layer, int64_t p) const;
-  float* v_row(KvPagePool& pool, int64_t layer, int64_t p) const;
+  // Writes K and V (kv_dim floats each, rounded to the pool's dtype) of position p of `layer`; the
+  // position must be reserved.
+  void store(KvPagePool& pool, int64_t layer, int64_t p, const float* k, const float* v) const;
 
  private:
   std::vector<int32_t> pages_;

@@ -21,8 +21,8 @@ const NextNWeights& require_nextn(const Glm4MoeModel& target) {
 NextNDraft::NextNDraft(const Glm4MoeModel& target, int64_t max_batch_tokens)
     : target_(target), w_(require_nextn(target)), ws_(target.config(), max_batch_tokens) {}
 
-std::unique_ptr<KvPagePool> NextNDraft::make_kv_pool(int64_t n_pages, int64_t page_size) const {
-  return std::make_unique<KvPagePool>(1, target_.config().kv_dim(), page_size, n_pages);
+std::unique_ptr<KvPagePool> NextNDraft::make_kv_pool(int64_t n_pages, int64_t page_size, KvDType kv_dtype) const {
+  return std::make_unique<KvPagePool>(1, target_.config().kv_dim(), page_size, n_pages, kv_dtype);
 }
 
 ForwardResult NextNDraft::forward(std::span<const SequenceInput> batch, const float* prev_hidden, KvPagePool& kv_pool,

@@ -17,7 +17,8 @@ class NextNDraft {
   // Throws GlmError(InvalidModel) when the target was loaded without an MTP layer.
   NextNDraft(const Glm4MoeModel& target, int64_t max_batch_tokens);
 
-  std::unique_ptr<KvPagePool> make_kv_pool(int64_t n_pages, int64_t page_size = 16) const;
+  std::unique_ptr<KvPagePool> make_kv_pool(int64_t n_pages, int64_t page_size = 16,
+                                           KvDType kv_dtype = KvDType::BF16) const;
 
   // batch[s].tokens are the NEXT tokens (x_{i+1}) at positions start_pos..; prev_hidden (T, H) holds the
   // hidden state for each token of the batch, in batch order (it may point into this draft's previous

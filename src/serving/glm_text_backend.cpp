@@ -140,6 +140,7 @@ std::unique_ptr<Engine> make_glm_engine(const ServerArgs& args, const ModelInfo&
   // SGLang's default page size is 1 (GPU kernels index tokens directly); the CPU pool keeps per-page
   // bookkeeping, so the default becomes 16 tokens. An explicit --page-size > 1 is used as given.
   sc.page_size = args.page_size > 1 ? args.page_size : 16;
+  sc.kv_dtype = kv_dtype_from_name(args.kv_cache_dtype);  // auto = bf16, the dtype of every GLM checkpoint
 
   LoadOptions opt;
   // One forward carries every running request's decode token plus a prefill chunk.
@@ -149,7 +150,7 @@ std::unique_ptr<Engine> make_glm_engine(const ServerArgs& args, const ModelInfo&
 
   // KV pool: --max-total-tokens, else --mem-fraction-static of host memory (kv_budget.h), but never
   // more than the running requests could ever fill (max_running_requests full contexts).
-  const int64_t per_token = kv_bytes_per_token(model->config());
+  const int64_t per_token = kv_bytes_per_token(model->config(), sc.kv_dtype);
   KvBudget budget = kv_budget(args.max_total_tokens.value_or(0), args.mem_fraction_static.value_or(0.8),
                               args.model_path, per_token, sc.page_size);
   int64_t tokens = budget.tokens;

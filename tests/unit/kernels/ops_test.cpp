@@ -1,5 +1,5 @@
 // Non-linear operators of the forward pass against plain double-precision statements of the same math
-// (transformers' Glm4MoeRMSNorm / apply_rotary_pos_emb / eager attention / Glm4MoeTopkRouter).
+// (transformers' Glm4MoeRMSNorm / apply_rotary_pos_emb / Glm4MoeTopkRouter); attention is in attention_test.cpp.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -11,7 +11,6 @@
 
 #include "core/thread_pool.h"
 #include "kernels/activation.h"
-#include "kernels/attention.h"
 #include "kernels/moe_routing.h"
 #include "kernels/rmsnorm.h"
 #include "kernels/rope.h"
@@ -80,84 +79,6 @@ TEST(Activation, SiluMul) {
     const double want = double(g[i]) / (1.0 + std::exp(-double(g[i]))) * u[i];
     EXPECT_NEAR(o[i], want, 1e-6 * std::max(1.0, std::abs(want)));
   }
-}
-
-// K/V for several sequences in a shuffled page pool, as the model's KV cache lays them out.
-struct PagedKvFixture {
-  int64_t page_size = 4, kv_dim, n_pages = 0;
-  std::vector<float> pool;
-  std::vector<std::vector<int32_t>> page_ids;
-  PagedKvFixture(int64_t kv_dim, const std::vector<int64_t>& lens, uint32_t seed) : kv_dim(kv_dim) {
-    n_pages = 8;  // a few spare pages so that ids are not contiguous
-    for (int64_t len : lens) n_pages += (len + page_size - 1) / page_size;
-    const int64_t stride = 2 * page_size * kv_dim;
-    pool = randn(size_t(n_pages * stride), seed);
-    std::vector<int32_t> ids(static_cast<size_t>(n_pages));
-    std::iota(ids.begin(), ids.end(), 0);
-    std::shuffle(ids.begin(), ids.end(), std::mt19937(seed));
-    size_t next = 0;
-    for (int64_t len : lens) {
-      page_ids.emplace_back();
-      for (int64_t p = 0; p < (len + page_size - 1) / page_size; ++p) page_ids.back().push_back(ids[next++]);
-    }
-  }
-  KvPagesView view(size_t s) const {
-    KvPagesView v;
-    v.base = pool.data();
-    v.page_ids = page_ids[s].data();
-    v.page_size = page_size;
-    v.page_stride = 2 * page_size * kv_dim;
-    v.k_offset = 0;
-    v.v_offset = page_size * kv_dim;
-    v.kv_dim = kv_dim;
-    return v;
-  }
-};
-
-TEST(PagedAttention, MatchesReferenceAndIgnoresBatch) {
-  const AttentionShape shape{6, 2, 32, 1.0f / std::sqrt(32.0f)};
-  // (cached prefix, new tokens) per sequence: a decode step, a chunk after a prefix, a fresh prefill
-  const std::vector<std::pair<int64_t, int64_t>> spec{{9, 1}, {13, 7}, {0, 11}};
-  std::vector<int64_t> lens;
-  for (auto [pre, n] : spec) lens.push_back(pre + n);
-  PagedKvFixture kv(shape.n_kv_heads * shape.head_dim, lens, 5);
-  std::vector<AttentionSequence> seqs;
-  int64_t rows = 0;
-  for (size_t s = 0; s < spec.size(); ++s) {
-    seqs.push_back({kv.view(s), rows, spec[s].second, spec[s].first});
-    rows += spec[s].second;
-  }
-  const int64_t qd = shape.n_heads * shape.head_dim;
-  auto q = randn(size_t(rows * qd), 9, 2.0f);
-  std::vector<float> out(q.size()), ref(q.size());
-  ThreadPool pool(1, false);
-  paged_attention(q.data(), qd, seqs, shape, out.data(), qd, pool);
-  paged_attention_reference(q.data(), qd, seqs, shape, ref.data(), qd);
-  for (size_t i = 0; i < out.size(); ++i) EXPECT_NEAR(out[i], ref[i], 2e-5f) << i;
-  // each sequence alone gives the same bits
-  for (size_t s = 0; s < seqs.size(); ++s) {
-    AttentionSequence one = seqs[s];
-    one.q_row = 0;
-    std::vector<float> o1(size_t(one.n_tokens * qd));
-    paged_attention(q.data() + seqs[s].q_row * qd, qd, std::span<const AttentionSequence>(&one, 1), shape, o1.data(),
-                    qd, pool);
-    EXPECT_EQ(0, std::memcmp(o1.data(), out.data() + seqs[s].q_row * qd, o1.size() * 4)) << "sequence " << s;
-  }
-}
-
-TEST(PagedAttention, LongContextStaysNormalised) {
-  // Large scores in late tiles exercise the running-max rescale of the online softmax.
-  const AttentionShape shape{2, 1, 16, 1.0f};
-  const int64_t len = 300;
-  PagedKvFixture kv(16, {len}, 11);
-  for (int64_t p = 250; p < 260; ++p)  // a block of strongly matching keys late in the sequence
-    for (int64_t d = 0; d < 16; ++d) const_cast<float*>(kv.view(0).k_row(p))[d] = 3.0f;
-  std::vector<AttentionSequence> seqs{{kv.view(0), 0, 1, len - 1}};
-  std::vector<float> q(32, 1.0f), out(32), ref(32);
-  ThreadPool pool(1, false);
-  paged_attention(q.data(), 32, seqs, shape, out.data(), 32, pool);
-  paged_attention_reference(q.data(), 32, seqs, shape, ref.data(), 32);
-  for (size_t i = 0; i < 32; ++i) EXPECT_NEAR(out[i], ref[i], 1e-4f);
 }
 
 // Brute-force statement of Glm4MoeTopkRouter.forward for one token.

@@ -1,0 +1,138 @@
+// The block kernel of paged_attention(), written once over an `Ops` vector type and included by each
+// per-ISA file inside its target pragma (no include guard on purpose: one instantiation per ISA).
+//
+// Layout: the block's R query rows (token-major: row = token * group + head) are split into lane groups
+// of Ops::kW rows; queries are transposed so that one vector holds one dimension of kW rows. A score
+// vector for key j is then sum_d q[d] * k_j[d] with k_j[d] broadcast, one FMA chain per lane (no
+// horizontal sums), and softmax statistics (running max m, normaliser l) are plain lane-wise vectors.
+// The V sum runs per row: acc_row = acc_row * corr + (sum_j p_j * v_j over the row's own keys of the tile).
+//
+// Ops provides: kW, Vec, zero, set1, load, store, add, sub, mul, fma(a, b, c) = a * b + c, max,
+// select_lt(a, b, x, y) = a < b ? x : y, exp (exactly 0 for -inf and exactly 1 for 0), and
+// load_row(dtype, src, dst, n) widening n KV elements to float32 exactly as kv_load_row does.
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+
+namespace glm::attention_detail {
+namespace {
+
+template <class Ops>
+struct BlockKernel {
+  using Vec = typename Ops::Vec;
+  static constexpr int64_t W = Ops::kW;
+
+  // s (kKeyTile x W) = raw scores of the W rows of qt (D x W) against keys kf[0, nt) (rows of D floats).
+  // Keys go 4 at a time so that one query load feeds four independent chains.
+  static void scores(const float* qt, const float* kf, int64_t D, int64_t nt, float* s) {
+    for (int64_t j = 0; j < nt; j += 4) {
+      Vec a0 = Ops::zero(), a1 = Ops::zero(), a2 = Ops::zero(), a3 = Ops::zero();
+      const float* k0 = kf + j * D;
+      for (int64_t d = 0; d < D; ++d) {
+        const Vec qd = Ops::load(qt + d * W);
+        a0 = Ops::fma(qd, Ops::set1(k0[d]), a0);
+        a1 = Ops::fma(qd, Ops::set1(k0[D + d]), a1);
+        a2 = Ops::fma(qd, Ops::set1(k0[2 * D + d]), a2);
+        a3 = Ops::fma(qd, Ops::set1(k0[3 * D + d]), a3);
+      }
+      Ops::store(s + j * W, a0);
+      Ops::store(s + (j + 1) * W, a1);
+      Ops::store(s + (j + 2) * W, a2);
+      Ops::store(s + (j + 3) * W, a3);
+    }
+  }
+
+  // acc (NC vectors) = acc * corr + (sum_{j < jn} p[j * W] * vf[j]) for one row; NC vectors of D at a time.
+  // The tile's sum starts from zero and joins the running sum once: float32 error grows with the number of
+  // tiles plus the tile length, not with the context length.
+  template <int NC>
+  static void pv_chunk(float* acc, float corr, const float* p, const float* vf, int64_t D, int64_t jn) {
+    Vec a[NC];
+    for (int i = 0; i < NC; ++i) a[i] = Ops::zero();
+    for (int64_t j = 0; j < jn; ++j) {
+      const Vec pj = Ops::set1(p[j * W]);
+      const float* v = vf + j * D;
+      for (int i = 0; i < NC; ++i) a[i] = Ops::fma(pj, Ops::load(v + i * W), a[i]);
+    }
+    const Vec c = Ops::set1(corr);
+    for (int i = 0; i < NC; ++i) Ops::store(acc + i * W, Ops::fma(Ops::load(acc + i * W), c, a[i]));
+  }
+
+  static void pv(float* acc, float corr, const float* p, const float* vf, int64_t D, int64_t jn) {
+    int64_t d = 0;
+    for (; d + 4 * W <= D; d += 4 * W) pv_chunk<4>(acc + d, corr, p, vf + d, D, jn);
+    for (; d < D; d += W) pv_chunk<1>(acc + d, corr, p, vf + d, D, jn);
+  }
+
+  static void run(const AttnWork& w, const AttnScratch& sc) {
+    const AttentionSequence& s = *w.seq;
+    const KvPagesView& kv = s.kv;
+    const int64_t D = w.shape->head_dim, G = w.shape->n_heads / w.shape->n_kv_heads;
+    const int64_t R = (w.tok1 - w.tok0) * G, NG = (R + W - 1) / W;
+    const int64_t max_keys = s.start_pos + w.tok1, head_bytes = w.kv_head * D * kv_dtype_bytes(kv.dtype);
+    const float neg_inf = -std::numeric_limits<float>::infinity();
+
+    for (int64_t r = 0; r < NG * W; ++r) {
+      float* qt = sc.qt + (r / W) * D * W + r % W;
+      if (r < R) {
+        const int64_t tok = w.tok0 + r / G, head = w.kv_head * G + r % G;
+        const float* qrow = w.q + (s.q_row + tok) * w.ld_q + head * D;
+        for (int64_t d = 0; d < D; ++d) qt[d * W] = qrow[d];
+        sc.limit[r] = float(s.start_pos + tok + 1);
+        std::fill(sc.acc + r * D, sc.acc + (r + 1) * D, 0.0f);
+      } else {  // padding lanes attend to key 0 only, so their statistics stay finite; never stored
+        for (int64_t d = 0; d < D; ++d) qt[d * W] = 0.0f;
+        sc.limit[r] = 1.0f;
+      }
+      sc.m[r] = neg_inf;
+      sc.l[r] = 0.0f;
+    }
+
+    const Vec scale = Ops::set1(w.shape->scale), ninf = Ops::set1(neg_inf);
+    for (int64_t t0 = 0; t0 < max_keys; t0 += kKeyTile) {
+      const int64_t nt = std::min(kKeyTile, max_keys - t0);
+      for (int64_t j = 0; j < nt; ++j) {
+        Ops::load_row(kv.dtype, static_cast<const uint8_t*>(kv.k_row(t0 + j)) + head_bytes, sc.kf + j * D, D);
+        Ops::load_row(kv.dtype, static_cast<const uint8_t*>(kv.v_row(t0 + j)) + head_bytes, sc.vf + j * D, D);
+      }
+      for (int64_t g = 0; g < NG; ++g) {
+        float* sg = sc.s + g * kKeyTile * W;
+        scores(sc.qt + g * D * W, sc.kf, D, nt, sg);  // rows >= nt of kf are stale but finite or masked below
+        const Vec lim = Ops::load(sc.limit + g * W);
+        Vec tmax = ninf;
+        for (int64_t j = 0; j < nt; ++j) {
+          const Vec v = Ops::select_lt(Ops::set1(float(t0 + j)), lim, Ops::mul(Ops::load(sg + j * W), scale), ninf);
+          Ops::store(sg + j * W, v);
+          tmax = Ops::max(tmax, v);
+        }
+        const Vec m_old = Ops::load(sc.m + g * W), m_new = Ops::max(m_old, tmax);
+        const Vec corr = Ops::exp(Ops::sub(m_old, m_new));
+        Vec lsum = Ops::zero();
+        for (int64_t j = 0; j < nt; ++j) {
+          const Vec p = Ops::exp(Ops::sub(Ops::load(sg + j * W), m_new));
+          Ops::store(sg + j * W, p);
+          lsum = Ops::add(lsum, p);
+        }
+        Ops::store(sc.m + g * W, m_new);
+        Ops::store(sc.l + g * W, Ops::fma(Ops::load(sc.l + g * W), corr, lsum));
+        Ops::store(sc.corr + g * W, corr);
+        for (int64_t lane = 0; lane < W && g * W + lane < R; ++lane) {
+          const int64_t r = g * W + lane;
+          const int64_t jn = std::min<int64_t>(nt, int64_t(sc.limit[r]) - t0);
+          // A tile wholly past the row's causal limit has corr == 1 and adds nothing: skipping it is exact.
+          if (jn > 0) pv(sc.acc + r * D, sc.corr[r], sg + lane, sc.vf, D, jn);
+        }
+      }
+    }
+
+    for (int64_t r = 0; r < R; ++r) {
+      const int64_t tok = w.tok0 + r / G, head = w.kv_head * G + r % G;
+      float* o = w.out + (s.q_row + tok) * w.ld_out + head * D;
+      const float inv_l = 1.0f / sc.l[r];
+      for (int64_t d = 0; d < D; ++d) o[d] = sc.acc[r * D + d] * inv_l;
+    }
+  }
+};
+
+}  // namespace
+}  // namespace glm::attention_detail
