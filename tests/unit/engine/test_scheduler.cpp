@@ -30,8 +30,9 @@ std::unique_ptr<Glm4MoeModel> load_model(int64_t max_batch_tokens = 256, const s
 }
 
 // Reference: one sequence alone, whole prompt in one forward, then greedy decode.
-std::vector<int32_t> model_greedy(Glm4MoeModel& m, const std::vector<int32_t>& prompt, int n) {
-  auto kv_pool = m.make_kv_pool((int64_t(prompt.size()) + n) / 16 + 2, 16);
+std::vector<int32_t> model_greedy(Glm4MoeModel& m, const std::vector<int32_t>& prompt, int n,
+                                  KvDType kv_dtype = KvDType::BF16) {
+  auto kv_pool = m.make_kv_pool((int64_t(prompt.size()) + n) / 16 + 2, 16, kv_dtype);
   KvSequence seq;
   std::vector<int32_t> out, step = prompt;
   int64_t pos = 0;
@@ -180,6 +181,39 @@ TEST(Scheduler, BatchInvarianceOnEveryFixture) {
       Collected hit = c.get("1_" + std::to_string(i));
       EXPECT_EQ(hit.ids, refs[i]) << name << " request " << i << " (second round)";
       EXPECT_EQ(hit.last.cached_tokens, int64_t(prompts[i].size() - 1) / 16 * 16) << name << " request " << i;
+    }
+    expect_pool_returns(*s);
+  }
+}
+
+// --kv-cache-dtype fp8_e4m3 and float32: the scheduler's pool uses the dtype, and batching, 5-token chunks
+// and prefix-cache hits (whole pages copied in that dtype) still give the model-alone greedy tokens.
+TEST(Scheduler, EveryKvDtypeIsBatchInvariant) {
+  for (KvDType t : {KvDType::FP8_E4M3, KvDType::F32}) {
+    std::vector<std::vector<int32_t>> prompts, refs;
+    {
+      auto ref_model = load_model(256);
+      for (int i = 0; i < 4; ++i) {
+        prompts.push_back(prompt_of(11 + i * 19, 80 + i));
+        refs.push_back(model_greedy(*ref_model, prompts.back(), 8, t));
+      }
+    }
+    SchedulerConfig cfg;
+    cfg.chunked_prefill_size = 5;
+    cfg.max_prefill_tokens = 12;
+    cfg.kv_dtype = t;
+    auto s = make_scheduler(cfg, 64);
+    Collector c;
+    for (int round = 0; round < 2; ++round) {  // the second round hits the prefix cache
+      for (size_t i = 0; i < prompts.size(); ++i) {
+        std::string rid = std::to_string(round) + "_" + std::to_string(i);
+        s->submit(greedy_request(rid, prompts[i], 8), c.sink(rid));
+      }
+      c.wait(int((round + 1) * prompts.size()));
+    }
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      EXPECT_EQ(c.get("0_" + std::to_string(i)).ids, refs[i]) << kv_dtype_name(t) << " request " << i;
+      EXPECT_EQ(c.get("1_" + std::to_string(i)).ids, refs[i]) << kv_dtype_name(t) << " request " << i << " (cache hit)";
     }
     expect_pool_returns(*s);
   }

@@ -38,6 +38,14 @@ TEST(KvBudget, MaxTotalTokensRoundsUpToPages) {
   EXPECT_EQ(kv_budget(100, 0.9, GLM_FIXTURES_DIR, 1024, 16).tokens, 112);
 }
 
+TEST(KvBudget, BytesPerTokenFollowTheKvDtype) {
+  const ModelConfig c = load_model_config(std::string(GLM_FIXTURES_DIR) + "/glm45-tiny");
+  const int64_t elems = 2 * c.num_hidden_layers * c.num_key_value_heads * c.head_dim;
+  EXPECT_EQ(kv_bytes_per_token(c, KvDType::F32), elems * 4);
+  EXPECT_EQ(kv_bytes_per_token(c, KvDType::BF16), elems * 2);
+  EXPECT_EQ(kv_bytes_per_token(c, KvDType::FP8_E4M3), elems);
+}
+
 TEST(KvBudget, MemFractionCountsWeightsAndRejectsTooSmall) {
   const std::string dir = std::string(GLM_FIXTURES_DIR) + "/glm45-tiny";
   const int64_t weights = weight_file_bytes(dir);

@@ -1,6 +1,7 @@
 // The batched forward gives every sequence exactly the result it gets alone: linear() sums in an order
 // that ignores the batch, attention reads only the sequence's own pages, and MoE accumulates each token's
-// experts in ascending expert order. So these comparisons are bitwise, not within a tolerance.
+// experts in ascending expert order. So these comparisons are bitwise, not within a tolerance. Every test
+// runs for each KV cache dtype (K/V are rounded when written and read back from the cache only).
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -15,20 +16,23 @@ const char* kModel = "glm45-tiny";  // qk-norm, group-limited routing, MTP
 
 bool same_bits(const float* a, const float* b, size_t n) { return std::memcmp(a, b, n * sizeof(float)) == 0; }
 
-class BatchInvariance : public ::testing::Test {
+class BatchInvariance : public ::testing::TestWithParam<KvDType> {
  protected:
   void SetUp() override {
     if (!fixture_exists(kModel)) GTEST_SKIP() << "fixture not generated";
     lm_ = &loaded(kModel);
   }
   Glm4MoeModel& model() { return *lm_->model; }
+  std::unique_ptr<KvPagePool> make_pool(int64_t n_pages, int64_t page_size = 16) {
+    return model().make_kv_pool(n_pages, page_size, GetParam());
+  }
   std::vector<int32_t> prompt(int p) { return lm_->ref->ints(fmt::format("p{}.input_ids", p)); }
   LoadedModel* lm_ = nullptr;
 };
 
-TEST_F(BatchInvariance, BatchedPrefillEqualsSinglePrefill) {
+TEST_P(BatchInvariance, BatchedPrefillEqualsSinglePrefill) {
   const int64_t V = model().config().vocab_size, H = model().config().hidden_size;
-  auto pool = model().make_kv_pool(128);
+  auto pool = make_pool(128);
   std::vector<std::vector<int32_t>> prompts{prompt(2), prompt(0), prompt(4), prompt(1)};
   std::vector<PrefillOutput> alone;
   for (auto& p : prompts) {
@@ -50,9 +54,9 @@ TEST_F(BatchInvariance, BatchedPrefillEqualsSinglePrefill) {
   for (auto& s : seqs) s.release(*pool);
 }
 
-TEST_F(BatchInvariance, ChunkedPrefillEqualsOneShot) {
+TEST_P(BatchInvariance, ChunkedPrefillEqualsOneShot) {
   const int64_t V = model().config().vocab_size;
-  auto pool = model().make_kv_pool(64, 8);
+  auto pool = make_pool(64, 8);
   auto ids = prompt(3);
   KvSequence one;
   PrefillOutput ref = prefill(model(), *pool, one, ids);
@@ -68,9 +72,9 @@ TEST_F(BatchInvariance, ChunkedPrefillEqualsOneShot) {
 }
 
 // Decode steps of two sequences batched with a prefill of a third give the same tokens as alone.
-TEST_F(BatchInvariance, MixedDecodeAndPrefill) {
+TEST_P(BatchInvariance, MixedDecodeAndPrefill) {
   const int64_t V = model().config().vocab_size;
-  auto pool = model().make_kv_pool(128);
+  auto pool = make_pool(128);
   auto a = prompt(2), b = prompt(4), c = prompt(1);
   auto greedy_alone = [&](const std::vector<int32_t>& ids, int steps) {
     KvSequence s;
@@ -108,9 +112,9 @@ TEST_F(BatchInvariance, MixedDecodeAndPrefill) {
 }
 
 // Re-running from an earlier position (rejected speculative tokens) overwrites the cache correctly.
-TEST_F(BatchInvariance, RewindOverwritesCache) {
+TEST_P(BatchInvariance, RewindOverwritesCache) {
   const int64_t V = model().config().vocab_size;
-  auto pool = model().make_kv_pool(64);
+  auto pool = make_pool(64);
   auto ids = prompt(2);
   KvSequence s;
   PrefillOutput ref = prefill(model(), *pool, s, ids);
@@ -126,7 +130,7 @@ TEST_F(BatchInvariance, RewindOverwritesCache) {
 }
 
 // Two compute threads give the same bits as one (static partitions; each output element summed by one thread).
-TEST_F(BatchInvariance, ThreadCountDoesNotChangeResults) {
+TEST_P(BatchInvariance, ThreadCountDoesNotChangeResults) {
   const int64_t V = model().config().vocab_size;
   ThreadPool two(2, false);
   // Give the worker time to start before the first region (see the report on ThreadPool start-up).
@@ -135,15 +139,15 @@ TEST_F(BatchInvariance, ThreadCountDoesNotChangeResults) {
   opt.max_batch_tokens = 512;
   auto m2 = Glm4MoeModel::load(model_dir(kModel), two, opt);
   auto ids = prompt(3);
-  auto p1 = model().make_kv_pool(64), p2 = m2->make_kv_pool(64);
+  auto p1 = make_pool(64), p2 = m2->make_kv_pool(64, 16, GetParam());
   KvSequence s1, s2;
   PrefillOutput a = prefill(model(), *p1, s1, ids), b = prefill(*m2, *p2, s2, ids);
   EXPECT_TRUE(same_bits(a.logits.data(), b.logits.data(), ids.size() * V));
   EXPECT_TRUE(same_bits(a.hidden.data(), b.hidden.data(), a.hidden.size()));
 }
 
-TEST_F(BatchInvariance, BadInputsAreErrors) {
-  auto pool = model().make_kv_pool(4, 4);
+TEST_P(BatchInvariance, BadInputsAreErrors) {
+  auto pool = make_pool(4, 4);
   KvSequence s;
   std::vector<int32_t> bad{int32_t(model().config().vocab_size)};
   SequenceInput in{bad, 0, &s, false};
@@ -160,6 +164,10 @@ TEST_F(BatchInvariance, BadInputsAreErrors) {
     EXPECT_EQ(e.kind(), ErrorKind::Unavailable);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(KvDtypes, BatchInvariance,
+                         ::testing::Values(KvDType::BF16, KvDType::FP8_E4M3, KvDType::F32),
+                         [](const auto& info) { return std::string(kv_dtype_name(info.param)); });
 
 }  // namespace
 }  // namespace glm::test
