@@ -23,22 +23,19 @@ struct BlockKernel {
   static constexpr int64_t W = Ops::kW;
 
   // s (kKeyTile x W) = raw scores of the W rows of qt (D x W) against keys kf[0, nt) (rows of D floats).
-  // Keys go 4 at a time so that one query load feeds four independent chains.
+  // Keys go 8 at a time: one query load feeds eight independent FMA chains (enough to cover the FMA latency
+  // on two pipes). kf has kKeyTile rows, so the rows past nt that this reads exist (stale or zero).
   static void scores(const float* qt, const float* kf, int64_t D, int64_t nt, float* s) {
-    for (int64_t j = 0; j < nt; j += 4) {
-      Vec a0 = Ops::zero(), a1 = Ops::zero(), a2 = Ops::zero(), a3 = Ops::zero();
+    static_assert(kKeyTile % 8 == 0);
+    for (int64_t j = 0; j < nt; j += 8) {
+      Vec a[8];
+      for (int u = 0; u < 8; ++u) a[u] = Ops::zero();
       const float* k0 = kf + j * D;
       for (int64_t d = 0; d < D; ++d) {
         const Vec qd = Ops::load(qt + d * W);
-        a0 = Ops::fma(qd, Ops::set1(k0[d]), a0);
-        a1 = Ops::fma(qd, Ops::set1(k0[D + d]), a1);
-        a2 = Ops::fma(qd, Ops::set1(k0[2 * D + d]), a2);
-        a3 = Ops::fma(qd, Ops::set1(k0[3 * D + d]), a3);
+        for (int u = 0; u < 8; ++u) a[u] = Ops::fma(qd, Ops::set1(k0[u * D + d]), a[u]);
       }
-      Ops::store(s + j * W, a0);
-      Ops::store(s + (j + 1) * W, a1);
-      Ops::store(s + (j + 2) * W, a2);
-      Ops::store(s + (j + 3) * W, a3);
+      for (int u = 0; u < 8; ++u) Ops::store(s + (j + u) * W, a[u]);
     }
   }
 
@@ -60,7 +57,9 @@ struct BlockKernel {
 
   static void pv(float* acc, float corr, const float* p, const float* vf, int64_t D, int64_t jn) {
     int64_t d = 0;
+    for (; d + 8 * W <= D; d += 8 * W) pv_chunk<8>(acc + d, corr, p, vf + d, D, jn);
     for (; d + 4 * W <= D; d += 4 * W) pv_chunk<4>(acc + d, corr, p, vf + d, D, jn);
+    for (; d + 2 * W <= D; d += 2 * W) pv_chunk<2>(acc + d, corr, p, vf + d, D, jn);
     for (; d < D; d += W) pv_chunk<1>(acc + d, corr, p, vf + d, D, jn);
   }
 
