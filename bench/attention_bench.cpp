@@ -160,7 +160,7 @@ void attention_args(benchmark::internal::Benchmark* b) {
     for (auto [context, n] : {std::pair<int64_t, int64_t>{4096, 1}, {32768, 1}, {512, 512}}) {
       b->Args({-1, int64_t(KvDType::F32), context, n, threads});
       for (int isa = 0; isa <= 2; ++isa)
-        for (KvDType t : {KvDType::BF16, KvDType::FP8_E4M3, KvDType::F32}) {
+        for (KvDType t : {KvDType::BF16, KvDType::FP8_E4M3, KvDType::FP8_E5M2, KvDType::F32}) {
           if (isa < 2 && t != KvDType::BF16) continue;  // every dtype on the widest path; every path on bf16
           b->Args({isa, int64_t(t), context, n, threads});
         }

@@ -179,7 +179,7 @@ glm::cli::Registration reg{"bench", "Offline prefill/decode throughput of one st
                              sub.add_option("--max-batch-tokens", a->max_batch_tokens, "tokens per forward (workspace)")->capture_default_str();
                              sub.add_option("--repeats,-r", a->repeats, "measured runs per combination (median reported)")->capture_default_str();
                              sub.add_option("--seed", a->seed, "random prompt seed")->capture_default_str();
-                             sub.add_option("--kv-cache-dtype", a->kv_cache_dtype, "auto (= bf16) | bf16 | bfloat16 | fp8_e4m3 | float32")->capture_default_str();
+                             sub.add_option("--kv-cache-dtype", a->kv_cache_dtype, "auto (= bf16) | bf16 | bfloat16 | fp8_e4m3 | fp8_e5m2 | float32")->capture_default_str();
                              sub.add_option("--result-file", a->result_file, "also write the final JSON here");
                              return [a] { return run_bench(*a); };
                            }};

@@ -118,7 +118,7 @@ glm::cli::Registration reg{"generate", "Greedy generation from token ids or text
                              sub.add_option("--max-new-tokens", a->max_new_tokens, "tokens to generate")->capture_default_str();
                              sub.add_option("--threads", a->threads, "compute threads (0: one per CPU)")->capture_default_str();
                              sub.add_flag("--ignore-eos", a->ignore_eos, "do not stop at an eos token");
-                             sub.add_option("--kv-cache-dtype", a->kv_cache_dtype, "auto (= bf16) | bf16 | bfloat16 | fp8_e4m3 | float32")->capture_default_str();
+                             sub.add_option("--kv-cache-dtype", a->kv_cache_dtype, "auto (= bf16) | bf16 | bfloat16 | fp8_e4m3 | fp8_e5m2 | float32")->capture_default_str();
                              return [a] { return run_generate(*a); };
                            }};
 

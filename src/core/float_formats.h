@@ -77,6 +77,32 @@ inline uint8_t f32_to_fp8_e4m3(float f) {
   return uint8_t(sign | exp << 3 | man);
 }
 
+// float8_e5m2 is the upper byte of an IEEE half: 1 sign, 5 exponent (bias 15), 2 mantissa; inf and NaN as in f16.
+inline float fp8_e5m2_to_f32(uint8_t v) { return f16_to_f32(uint16_t(uint16_t(v) << 8)); }
+
+// float32 -> float8_e5m2, round to nearest even, saturating like f32_to_fp8_e4m3: |f| >= 57344 (the largest
+// finite e5m2) and +-inf give +-57344; NaN gives 0x7f (sign kept).
+inline uint8_t f32_to_fp8_e5m2(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  const uint8_t sign = uint8_t((u >> 24) & 0x80);
+  u &= 0x7fffffffu;
+  if (u > 0x7f800000u) return uint8_t(sign | 0x7f);
+  if (u >= 0x47600000u) return uint8_t(sign | 0x7b);  // 57344.0f and above
+  if (u < 0x38800000u) {                               // below 2^-14: e5m2 subnormals, quantum 2^-16
+    float a;
+    std::memcpy(&a, &u, 4);
+    const float q = a * 65536.0f;  // exact; 0 <= q < 4
+    int n = int(q);
+    const float frac = q - float(n);
+    if (frac > 0.5f || (frac == 0.5f && (n & 1))) ++n;  // n == 4 is exactly the smallest normal 0x04
+    return uint8_t(sign | n);
+  }
+  u += 0xfffffu + ((u >> 21) & 1u);  // round the 23-bit mantissa to 2 bits, ties to even
+  const uint32_t exp = (u >> 23) - 127 + 15, man = (u >> 21) & 3u;
+  return uint8_t(sign | exp << 2 | man);
+}
+
 // Table of all 256 e4m3 values, for scalar reference loops.
 struct Fp8E4M3Table {
   float v[256];

@@ -1,7 +1,7 @@
 #pragma once
 // Causal GQA attention over the paged KV cache (flash-style: fp32 scores, online softmax in key tiles).
 // One call covers a whole batch. Work item = (sequence, KV head, block of query tokens): it widens each
-// K/V row of its KV head to float32 once (bf16 / fp8_e4m3 / float32 pages, kernels/kv_format.h) and uses
+// K/V row of its KV head to float32 once (bf16 / fp8 / float32 pages, kernels/kv_format.h) and uses
 // it for every query head of the GQA group and every query token of the block. Memory is O(tile): no
 // T x T scores, any context length.
 //

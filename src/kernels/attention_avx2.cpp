@@ -65,6 +65,12 @@ struct Avx2Ops {
         const __m256i sign = _mm256_and_si256(_mm256_slli_epi32(v, 24), _mm256_set1_epi32(int(0x80000000u)));
         _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_or_si256(_mm256_castps_si256(f), sign)));
       }
+    } else if (t == KvDType::FP8_E5M2) {  // the byte is the top half of an f16
+      const auto* s = static_cast<const uint8_t*>(src);
+      for (; i + 8 <= n; i += 8) {
+        const __m128i h = _mm_slli_epi16(_mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(s + i))), 8);
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(h));
+      }
     } else {
       const auto* s = static_cast<const float*>(src);
       for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_loadu_ps(s + i));

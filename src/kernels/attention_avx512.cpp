@@ -67,6 +67,12 @@ struct Avx512Ops {
         const __m512i sign = _mm512_and_si512(_mm512_slli_epi32(v, 24), _mm512_set1_epi32(int(0x80000000u)));
         _mm512_storeu_ps(dst + i, _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(f), sign)));
       }
+    } else if (t == KvDType::FP8_E5M2) {  // the byte is the top half of an f16
+      const auto* s = static_cast<const uint8_t*>(src);
+      for (; i + 16 <= n; i += 16) {
+        const __m256i h = _mm256_slli_epi16(_mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i))), 8);
+        _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(h));
+      }
     } else {
       const auto* s = static_cast<const float*>(src);
       for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, _mm512_loadu_ps(s + i));

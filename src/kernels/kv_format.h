@@ -7,18 +7,19 @@
 //   bf16 / bfloat16   round to nearest even (torch .to(bfloat16))
 //   fp8_e4m3  float8_e4m3fn with scale 1.0 (SGLang's default when the checkpoint has no k_scale/v_scale):
 //             round to nearest even, saturating at +-448 (see core/float_formats.h f32_to_fp8_e4m3)
+//   fp8_e5m2  float8_e5m2 with scale 1.0 (2 mantissa bits, range +-57344), same rounding, saturating
 //   float32   internal (numerics tests): the exact activations
-// fp8_e5m2 is not offered.
-#include <cstdint>
+// The SIMD readers decode e4m3 by bit moves (its NaN code would read as +-480; the writer never produces it
+// from finite input) and e5m2 as half precision (exact, inf and NaN included).#include <cstdint>
 #include <string_view>
 
 namespace glm {
 
-enum class KvDType : uint8_t { F32, BF16, FP8_E4M3 };
+enum class KvDType : uint8_t { F32, BF16, FP8_E4M3, FP8_E5M2 };
 
 inline int64_t kv_dtype_bytes(KvDType t) { return t == KvDType::F32 ? 4 : t == KvDType::BF16 ? 2 : 1; }
-std::string_view kv_dtype_name(KvDType t);  // "float32" | "bf16" | "fp8_e4m3"
-// Parses a --kv-cache-dtype value (auto | bf16 | bfloat16 | fp8_e4m3 | float32); throws
+std::string_view kv_dtype_name(KvDType t);  // "float32" | "bf16" | "fp8_e4m3" | "fp8_e5m2"
+// Parses a --kv-cache-dtype value (auto | bf16 | bfloat16 | fp8_e4m3 | fp8_e5m2 | float32); throws
 // GlmError(InvalidArgument) on anything else.
 KvDType kv_dtype_from_name(std::string_view name);
 

@@ -25,7 +25,7 @@ constexpr ValueSpec kValueFlags[] = {
     {"dtype", "--dtype", "auto | bfloat16 | float32"},
     {"quantization", "--quantization", "fp8 | compressed-tensors | w8a8_fp8 (default: from config.json)"},
     {"kv_cache_dtype", "--kv-cache-dtype",
-     "auto (= bf16, the checkpoints' dtype) | bf16 | bfloat16 | fp8_e4m3 (scale 1.0, saturating) | float32"},
+     "auto (= bf16, the checkpoints' dtype) | bf16 | bfloat16 | fp8_e4m3 | fp8_e5m2 (scale 1.0, saturating) | float32"},
     {"host", "--host", "Bind address (default 127.0.0.1)"},
     {"port", "--port", "Port (default 30000)"},
     {"api_key", "--api-key", "Require 'Authorization: Bearer KEY' on every route"},
@@ -174,7 +174,7 @@ ServerArgs ServerArgsParser::finish(const CLI::App& app) const {
   opt_str("quantization", a.quantization);
   if (a.quantization) check_choice("--quantization", *a.quantization, {"fp8", "compressed-tensors", "w8a8_fp8"});
   str("kv_cache_dtype", a.kv_cache_dtype);
-  check_choice("--kv-cache-dtype", a.kv_cache_dtype, {"auto", "bf16", "bfloat16", "fp8_e4m3", "float32"});
+  check_choice("--kv-cache-dtype", a.kv_cache_dtype, {"auto", "bf16", "bfloat16", "fp8_e4m3", "fp8_e5m2", "float32"});
 
   str("host", a.host);
   num("port", a.port, 1);

@@ -24,7 +24,7 @@ struct ServerArgs {
   bool trust_remote_code = false;
   std::string dtype = "auto";
   std::optional<std::string> quantization;
-  std::string kv_cache_dtype = "auto";   // auto (= bf16) | bf16 | bfloat16 | fp8_e4m3 | float32
+  std::string kv_cache_dtype = "auto";   // auto (= bf16) | bf16 | bfloat16 | fp8_e4m3 | fp8_e5m2 | float32
 
   // HTTP
   std::string host = "127.0.0.1";

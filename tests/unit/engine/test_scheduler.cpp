@@ -186,10 +186,10 @@ TEST(Scheduler, BatchInvarianceOnEveryFixture) {
   }
 }
 
-// --kv-cache-dtype fp8_e4m3 and float32: the scheduler's pool uses the dtype, and batching, 5-token chunks
+// --kv-cache-dtype fp8_e4m3, fp8_e5m2 and float32: the scheduler's pool uses the dtype, and batching, 5-token chunks
 // and prefix-cache hits (whole pages copied in that dtype) still give the model-alone greedy tokens.
 TEST(Scheduler, EveryKvDtypeIsBatchInvariant) {
-  for (KvDType t : {KvDType::FP8_E4M3, KvDType::F32}) {
+  for (KvDType t : {KvDType::FP8_E4M3, KvDType::FP8_E5M2, KvDType::F32}) {
     std::vector<std::vector<int32_t>> prompts, refs;
     {
       auto ref_model = load_model(256);

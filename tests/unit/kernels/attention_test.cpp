@@ -28,7 +28,7 @@ std::vector<float> randn(size_t n, uint32_t seed, float scale = 1.0f) {
   return v;
 }
 
-const KvDType kAllDtypes[] = {KvDType::F32, KvDType::BF16, KvDType::FP8_E4M3};
+const KvDType kAllDtypes[] = {KvDType::F32, KvDType::BF16, KvDType::FP8_E4M3, KvDType::FP8_E5M2};
 
 // K/V for several sequences in a shuffled page pool of the given dtype, laid out as the model's KV cache
 // (one layer: page = (2 [K, V], page_size, kv_dim)).
@@ -117,6 +117,27 @@ TEST(KvFormat, Fp8E4M3RoundTripsEveryCodeAndRoundsToNearestEven) {
   EXPECT_EQ(f32_to_fp8_e4m3(std::ldexp(1.5f, -10)), 0x01);
 }
 
+TEST(KvFormat, Fp8E5M2RoundTripsEveryCodeAndRoundsToNearestEven) {
+  for (int c = 0; c < 256; ++c) {
+    if ((c & 0x7f) >= 0x7c) continue;  // inf and NaN codes
+    const float v = fp8_e5m2_to_f32(uint8_t(c));
+    EXPECT_EQ(f32_to_fp8_e5m2(v), c == 0x80 ? 0x80 : uint8_t(c)) << c;
+    if ((c & 0x7f) < 0x7b) {
+      const float next = fp8_e5m2_to_f32(uint8_t(c + 1));
+      const float mid = 0.5f * (v + next);
+      EXPECT_EQ(f32_to_fp8_e5m2(mid), (c & 1) ? uint8_t(c + 1) : uint8_t(c)) << "midpoint above code " << c;
+      EXPECT_EQ(f32_to_fp8_e5m2(std::nextafter(mid, next)), uint8_t(c + 1)) << c;
+      EXPECT_EQ(f32_to_fp8_e5m2(std::nextafter(mid, v)), uint8_t(c)) << c;
+    }
+  }
+  EXPECT_EQ(fp8_e5m2_to_f32(0x7b), 57344.0f);
+  EXPECT_EQ(fp8_e5m2_to_f32(0x04), std::ldexp(1.0f, -14));
+  EXPECT_EQ(fp8_e5m2_to_f32(0x01), std::ldexp(1.0f, -16));
+  EXPECT_EQ(f32_to_fp8_e5m2(1e9f), 0x7b);
+  EXPECT_EQ(f32_to_fp8_e5m2(-INFINITY), 0xfb);
+  EXPECT_EQ(f32_to_fp8_e5m2(NAN) & 0x7f, 0x7f);
+}
+
 TEST(KvFormat, StoreLoadAndNames) {
   const auto x = randn(64, 3, 100.0f);
   for (KvDType t : kAllDtypes) {
@@ -125,16 +146,17 @@ TEST(KvFormat, StoreLoadAndNames) {
     kv_store_row(t, x.data(), buf.data(), 64);
     kv_load_row(t, buf.data(), back.data(), 64);
     for (size_t i = 0; i < 64; ++i) {
-      const float want = t == KvDType::F32    ? x[i]
-                         : t == KvDType::BF16 ? bf16_to_f32(f32_to_bf16(x[i]))
-                                              : fp8_e4m3_to_f32(f32_to_fp8_e4m3(x[i]));
+      const float want = t == KvDType::F32        ? x[i]
+                         : t == KvDType::BF16     ? bf16_to_f32(f32_to_bf16(x[i]))
+                         : t == KvDType::FP8_E4M3 ? fp8_e4m3_to_f32(f32_to_fp8_e4m3(x[i]))
+                                                  : fp8_e5m2_to_f32(f32_to_fp8_e5m2(x[i]));
       EXPECT_EQ(back[i], want) << i;
     }
     EXPECT_EQ(kv_dtype_from_name(kv_dtype_name(t)), t);
   }
   EXPECT_EQ(kv_dtype_from_name("auto"), KvDType::BF16);
   EXPECT_EQ(kv_dtype_from_name("bfloat16"), KvDType::BF16);
-  EXPECT_THROW(kv_dtype_from_name("fp8_e5m2"), GlmError);
+  EXPECT_THROW(kv_dtype_from_name("fp8"), GlmError);
   EXPECT_THROW(kv_dtype_from_name("int4"), GlmError);
 }
 
@@ -208,7 +230,8 @@ TEST(PagedAttention, LongContexts) {
     int64_t prefix, n;
     KvDType t;
   };
-  for (const Case& c : {Case{32765, 3, KvDType::BF16}, Case{32765, 3, KvDType::FP8_E4M3}, Case{8192, 48, KvDType::BF16}})
+  for (const Case& c : {Case{32765, 3, KvDType::BF16}, Case{32765, 3, KvDType::FP8_E4M3}, Case{32765, 3, KvDType::FP8_E5M2},
+                        Case{8192, 48, KvDType::BF16}})
     for (Isa isa : supported_isas()) {
       if (c.n > 3 && isa != active_isa()) continue;  // the 8k prefill reference is slow: one ISA
       const AttentionShape shape{8, 2, 128, 1.0f / std::sqrt(128.0f)};

@@ -166,7 +166,7 @@ TEST_P(BatchInvariance, BadInputsAreErrors) {
 }
 
 INSTANTIATE_TEST_SUITE_P(KvDtypes, BatchInvariance,
-                         ::testing::Values(KvDType::BF16, KvDType::FP8_E4M3, KvDType::F32),
+                         ::testing::Values(KvDType::BF16, KvDType::FP8_E4M3, KvDType::FP8_E5M2, KvDType::F32),
                          [](const auto& info) { return std::string(kv_dtype_name(info.param)); });
 
 }  // namespace

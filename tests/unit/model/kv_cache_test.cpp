@@ -17,7 +17,8 @@ namespace {
 TEST(KvPagePool, BytesPerTokenAreTheoretical) {
   const ModelConfig c = load_model_config(std::string(GLM_FIXTURES_DIR) + "/glm45-tiny");
   const int64_t L = c.num_hidden_layers, kv_heads = c.num_key_value_heads, hd = c.head_dim;
-  for (auto [t, bytes] : {std::pair{KvDType::F32, 4}, std::pair{KvDType::BF16, 2}, std::pair{KvDType::FP8_E4M3, 1}}) {
+  for (auto [t, bytes] : {std::pair{KvDType::F32, 4}, std::pair{KvDType::BF16, 2}, std::pair{KvDType::FP8_E4M3, 1},
+                         std::pair{KvDType::FP8_E5M2, 1}}) {
     SCOPED_TRACE(std::string(kv_dtype_name(t)));
     const int64_t theory = 2 * L * kv_heads * hd * bytes;
     EXPECT_EQ(KvPagePool::bytes_per_token(L, c.kv_dim(), t), theory);
@@ -31,7 +32,7 @@ TEST(KvPagePool, StoreRoundsOnceAndTheViewReadsIt) {
   const int64_t L = 2, kvd = 48, ps = 4;
   std::mt19937 g(3);
   std::normal_distribution<float> d(0.0f, 4.0f);
-  for (KvDType t : {KvDType::F32, KvDType::BF16, KvDType::FP8_E4M3}) {
+  for (KvDType t : {KvDType::F32, KvDType::BF16, KvDType::FP8_E4M3, KvDType::FP8_E5M2}) {
     KvPagePool pool(L, kvd, ps, 8, t);
     KvSequence seq;
     seq.reserve(pool, 11);
