@@ -304,7 +304,7 @@ TEST_P(ForwardReference, Float32ProjectionsMatchTightly) {
 // and the same greedy token wherever the
 // reference's top-2 margin is wide enough that an error within tolerance could not flip it.
 constexpr float kFp8KvLogitRelTol = 0.04f;   // e4m3: measured at most 2.3% on the fixtures
-constexpr float kE5m2KvLogitRelTol = 0.08f;  // e5m2 (2 mantissa bits): measured at most X% on the fixtures
+constexpr float kE5m2KvLogitRelTol = 0.2f;   // e5m2 (2 mantissa bits): measured 3.5-13.4% on the fixtures
 TEST_P(ForwardReference, KvCacheDtypeLogits) {
   const int64_t V = model().config().vocab_size;
   for (KvDType t : {KvDType::BF16, KvDType::FP8_E4M3, KvDType::FP8_E5M2}) {
