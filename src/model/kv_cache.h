@@ -1,5 +1,5 @@
 #pragma once
-// Paged KV cache. K and V are stored in the pool's KvDType (--kv-cache-dtype: bf16 by default, fp8_e4m3,
+// Paged KV cache. K and V are stored in the pool's KvDType (--kv-cache-dtype: bf16 by default, fp8_e4m3, fp8_e5m2
 // or float32; kernels/kv_format.h), rounded once when written. Attention reads them back from the cache
 // only (never the fresh float32 activations), so prefill and decode of a position see identical keys.
 // A page holds page_size consecutive tokens for every layer:
