@@ -20,6 +20,7 @@ using attention_detail::kRowsPerBlock;
 
 constexpr int64_t kMaxHeadDim = 1024;
 constexpr int64_t kMaxLanes = 16;  // widest vector of any block kernel (AVX-512)
+constexpr int64_t kMaxPositions = int64_t(1) << 24;  // causal masks compare positions as float32 (exact below)
 
 void check_shape(const AttentionShape& s) {
   if (s.head_dim <= 0 || s.head_dim > kMaxHeadDim || s.n_kv_heads <= 0 || s.n_heads <= 0 ||
@@ -79,7 +80,11 @@ void paged_attention_with_isa(Isa isa, const float* q, int64_t ld_q, std::span<c
   const int64_t block_tokens = std::max<int64_t>(1, kRowsPerBlock / G);
   const int64_t rows_max = block_tokens * G;
   int64_t n_items = 0;
-  for (const auto& s : seqs) n_items += (s.n_tokens + block_tokens - 1) / block_tokens * Hkv;
+  for (const auto& s : seqs) {
+    if (s.start_pos < 0 || s.n_tokens < 0 || s.start_pos + s.n_tokens > kMaxPositions)
+      fail(ErrorKind::Internal, "attention: positions [{}, {}) outside [0, 2^24)", s.start_pos, s.start_pos + s.n_tokens);
+    n_items += (s.n_tokens + block_tokens - 1) / block_tokens * Hkv;
+  }
   if (n_items == 0) return;
   const BlockFn kernel = block_kernel(isa, D);
 

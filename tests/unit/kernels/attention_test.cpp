@@ -283,6 +283,9 @@ TEST(PagedAttention, BadShapesAreErrors) {
   EXPECT_THROW(paged_attention(q.data(), 64, none, AttentionShape{3, 2, 32, 1.0f}, out.data(), 64, pools().one), GlmError);
   EXPECT_THROW(paged_attention(q.data(), 64, none, AttentionShape{2, 0, 32, 1.0f}, out.data(), 64, pools().one), GlmError);
   EXPECT_THROW(paged_attention(q.data(), 64, none, AttentionShape{2, 1, 0, 1.0f}, out.data(), 64, pools().one), GlmError);
+  PagedKv kv(KvDType::BF16, 16, 32, {4}, 1);
+  std::vector<AttentionSequence> far{{kv.view(0), 0, 1, int64_t(1) << 24}};
+  EXPECT_THROW(paged_attention(q.data(), 64, far, AttentionShape{2, 1, 32, 1.0f}, out.data(), 64, pools().one), GlmError);
 }
 
 }  // namespace
