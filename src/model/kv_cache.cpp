@@ -1,6 +1,9 @@
 #include "model/kv_cache.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <new>
 
 #include "core/error.h"
 
@@ -11,10 +14,17 @@ KvPagePool::KvPagePool(int64_t n_layers, int64_t kv_dim, int64_t page_size, int6
   if (n_layers <= 0 || kv_dim <= 0 || page_size <= 0 || n_pages <= 0 || n_pages > (int64_t(1) << 31) - 1)
     fail(ErrorKind::InvalidArgument, "KV pool: bad shape layers={} kv_dim={} page_size={} pages={}", n_layers, kv_dim,
          page_size, n_pages);
-  data_.reset(new uint8_t[bytes()]);
+  void* mem = ::mmap(nullptr, bytes(), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+  ::madvise(mem, bytes(), MADV_HUGEPAGE);
+#endif
+  data_ = std::unique_ptr<uint8_t, Unmap>(static_cast<uint8_t*>(mem), Unmap{bytes()});
   free_.reserve(size_t(n_pages));
   for (int64_t p = n_pages - 1; p >= 0; --p) free_.push_back(int32_t(p));
 }
+
+void KvPagePool::Unmap::operator()(uint8_t* p) const { ::munmap(p, bytes); }
 
 int32_t KvPagePool::allocate() {
   if (free_.empty()) fail(ErrorKind::Unavailable, "KV cache is full ({} pages of {} tokens)", n_pages_, page_size_);
