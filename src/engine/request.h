@@ -29,9 +29,17 @@ struct SamplingParams {
   float presence_penalty = 0.0f;
   float repetition_penalty = 1.0f;
   std::optional<uint64_t> seed;
-  // Constrained decoding (response_format json_object / json_schema, regex): JSON text or empty.
+  // Constrained decoding (engine/output_constraints.h). json_schema: JSON text or empty; enforced as
+  // JSON syntax plus the schema's top-level "type" (response_format json_object -> {"type": "object"}).
+  // regex: accepted for SGLang compatibility but not enforced.
   std::string json_schema;
   std::string regex;
+  // With json_schema: unconstrained until the first "</think>" of the output (the request reasons
+  // first; SGLang's reasoner grammar).
+  bool constrain_after_reasoning = false;
+  // The output must begin with one of these texts, then is free (tool_choice "required" with
+  // several tools: each allowed name plus the tool parser's separator). Empty: no constraint.
+  std::vector<std::string> output_prefix_choices;
   // Custom logit processor (SGLang: custom_logit_processor string + custom_params dict).
   std::string custom_logit_processor;
   nlohmann::json custom_params;  // null when absent

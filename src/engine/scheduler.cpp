@@ -52,6 +52,8 @@ Scheduler::Scheduler(std::unique_ptr<Glm4MoeModel> model, Tokenizer tokenizer, S
   auto nl = tokenizer_.encode("\n", false);
   if (nl.size() == 1) think_tokens_.newline_ids = nl;
   logits_row_.resize(size_t(model_->config().vocab_size));
+  constraints_ = std::make_unique<OutputConstraints>(tokenizer_, model_->config().vocab_size, eos_ids_,
+                                                     think_tokens_.think_end);
   worker_ = std::thread([this] { loop(); });
 }
 
@@ -84,6 +86,7 @@ void Scheduler::submit(GenerateRequest request, Sink sink) {
   if (!sp.custom_logit_processor.empty())  // throws InvalidArgument for an unknown processor
     r->sampler->set_logit_processor(sampling::resolve_logit_processor(sp.custom_logit_processor, think_tokens_),
                                     sp.custom_params);
+  r->sampler->set_constraint(constraints_->make(sp));  // throws InvalidArgument for a bad json_schema
   r->decoder = std::make_unique<IncrementalDecoder>(tokenizer_, sp.skip_special_tokens);
   r->stops = StopStringMatcher(sp.stop);
   r->req = std::move(request);

@@ -32,6 +32,7 @@
 #include <unordered_set>
 
 #include "engine/engine.h"
+#include "engine/output_constraints.h"
 #include "engine/radix_cache.h"
 #include "engine/request_state.h"
 #include "engine/scheduler_config.h"
@@ -81,6 +82,7 @@ class Scheduler : public Engine {
   int64_t n_pages_ = 0;
   std::vector<int32_t> eos_ids_;
   sampling::ThinkingBudgetTokens think_tokens_;
+  std::unique_ptr<OutputConstraints> constraints_;  // response_format / tool-name constraints
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

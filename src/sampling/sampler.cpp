@@ -124,6 +124,7 @@ SampleResult Sampler::sample(std::span<float> logits, std::span<const int32_t> p
   update_counts(output_ids);
   apply_penalties(logits, output_ids.size());
   if (processor_) processor_->apply(logits, {prompt_ids, output_ids, &custom_params_});
+  if (constraint_) constraint_->apply(logits, output_ids);
 
   SampleResult result;
   float max_logit = kNegInf;

@@ -7,6 +7,7 @@
 //        min_new_tokens (stop/EOS ids -> -inf while len(output) < min_new_tokens),
 //        repetition (tokens in output: logit / r if > 0 else logit * r)
 //     -> custom logit processor (thinking budget, disallowed tokens, forced sequence)
+//     -> constraint (token_constraint.h: response_format JSON, tool name): disallowed -> -inf
 //     -> temperature == 0 (or top_k == 1): greedy argmax, ties to the lowest id,
 //        logprobs = log_softmax(logits)
 //        otherwise probs = softmax(logits / temperature); logprobs = log(probs) clamped to
@@ -42,6 +43,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sampling/logit_processor.h"
+#include "sampling/token_constraint.h"
 
 namespace glm::sampling {
 
@@ -69,6 +71,8 @@ class Sampler {
   Sampler(SamplingConfig config, size_t vocab_size);
 
   void set_logit_processor(std::shared_ptr<const LogitProcessor> processor, nlohmann::json custom_params);
+  // Constrained decoding for this request (applied after the processor); nullptr removes it.
+  void set_constraint(std::unique_ptr<TokenConstraint> constraint) { constraint_ = std::move(constraint); }
 
   // logits: one row of vocab_size floats; modified in place (penalties, processor).
   SampleResult sample(std::span<float> logits, std::span<const int32_t> prompt_ids,
@@ -88,6 +92,7 @@ class Sampler {
   size_t vocab_size_;
   std::shared_ptr<const LogitProcessor> processor_;
   nlohmann::json custom_params_;
+  std::unique_ptr<TokenConstraint> constraint_;
   std::mt19937_64 rng_;
 
   // Output-token counts for the penalties: counts_[id] and the distinct ids seen.

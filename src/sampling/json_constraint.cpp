@@ -1,0 +1,64 @@
+#include "sampling/json_constraint.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace glm::sampling {
+
+JsonConstraint::JsonConstraint(std::shared_ptr<const TokenTrie> trie, JsonConstraintOptions options)
+    : trie_(std::move(trie)), options_(std::move(options)), state_(options_.root) {
+  started_ = options_.start_after_token < 0;
+}
+
+void JsonConstraint::advance(std::span<const int32_t> output_ids) {
+  if (output_ids.size() < consumed_) {  // not the list we saw last time: start over
+    state_ = JsonRecognizer(options_.root);
+    consumed_ = 0;
+    started_ = options_.start_after_token < 0;
+    broken_ = false;
+  }
+  const auto& added = trie_->added_ids();
+  for (; consumed_ < output_ids.size(); ++consumed_) {
+    const int32_t id = output_ids[consumed_];
+    if (!started_) {
+      started_ = id == options_.start_after_token;
+      continue;
+    }
+    if (broken_) continue;
+    if (std::find(options_.eos_ids.begin(), options_.eos_ids.end(), id) != options_.eos_ids.end()) continue;
+    const std::string& bytes = trie_->bytes(id);
+    if (bytes.empty() || std::find(added.begin(), added.end(), id) != added.end() || !state_.feed(bytes))
+      broken_ = true;
+  }
+}
+
+void JsonConstraint::allow_range(uint32_t lo, uint32_t hi) {
+  const auto sorted = trie_->sorted();
+  for (uint32_t i = lo; i < hi; ++i) allowed_[size_t(sorted[i])] = 1;
+}
+
+void JsonConstraint::walk(const TokenTrie::Node& node, const JsonRecognizer& state) {
+  for (const TokenTrie::Node& child : trie_->children(node)) {
+    JsonRecognizer s = state;
+    if (!s.feed(child.byte)) continue;
+    allow_range(child.lo, child.lo + child.ends);
+    if (s.in_plain_string() && child.plain_below) allow_range(child.lo + child.ends, child.hi);
+    else if (child.n_children > 0) walk(child, s);
+  }
+}
+
+void JsonConstraint::apply(std::span<float> logits, std::span<const int32_t> output_ids) {
+  advance(output_ids);
+  if (!active()) return;
+  allowed_.resize(logits.size());
+  std::memset(allowed_.data(), 0, allowed_.size());
+  walk(trie_->root(), state_);
+  for (int32_t id : trie_->added_ids())
+    if (id >= 0 && size_t(id) < allowed_.size()) allowed_[size_t(id)] = 0;
+  if (state_.complete())
+    for (int32_t id : options_.eos_ids)
+      if (id >= 0 && size_t(id) < allowed_.size()) allowed_[size_t(id)] = 1;
+  mask_disallowed(logits, allowed_);
+}
+
+}  // namespace glm::sampling
