@@ -65,6 +65,20 @@ bool JsonRecognizer::start_value(uint8_t c) {
 }
 
 bool JsonRecognizer::feed(uint8_t c) {
+  // Structural whitespace: every mode that accepts it is outside strings, literals and numbers (a
+  // number ends at whitespace and the byte is read again in After / Done).
+  const bool structural = mode_ != Mode::String && mode_ != Mode::Escape && mode_ != Mode::Unicode;
+  if (structural && is_ws(c)) {
+    if (ws_run_ >= max_ws_) return false;
+    if (!step(c)) return false;
+    ++ws_run_;
+    return true;
+  }
+  ws_run_ = 0;
+  return step(c);
+}
+
+bool JsonRecognizer::step(uint8_t c) {
   // A top-level integer may not have a fraction or an exponent.
   const bool integer_only = depth_ == 0 && root_ == JsonRoot::Integer;
   switch (mode_) {
@@ -189,7 +203,7 @@ bool JsonRecognizer::feed(uint8_t c) {
   // Only an accepting number phase reaches here (NumZero / NumInt / NumFrac / NumExpDigits), with a
   // byte that is not part of the number: the number ends and the byte is read after it.
   end_value();
-  return feed(c);
+  return step(c);
 }
 
 bool JsonRecognizer::complete() const {

@@ -13,7 +13,11 @@
 // Not validated (as json.loads in Python does not): UTF-8 inside strings (bytes >= 0x80 pass) and
 // pairing of \uD800-style surrogate escapes. Control bytes < 0x20 inside strings are rejected
 // (json.loads' strict mode). Nesting is limited to kMaxDepth levels: past it, '{' and '[' are
-// refused, so a constrained generation can always close what it opened.
+// refused, so a constrained generation can always close what it opened. Whitespace between tokens
+// (outside strings) is limited to runs of max_whitespace_run bytes (default 32: a newline and a
+// deep indentation): without a limit a model, or a random one in tests, can fill its whole budget
+// with newlines and never finish the value (xgrammar's any_whitespace=False and llama.cpp's JSON
+// grammar bound it too).
 #include <cstdint>
 #include <string_view>
 
@@ -26,7 +30,10 @@ class JsonRecognizer {
  public:
   static constexpr int kMaxDepth = 128;
 
-  explicit JsonRecognizer(JsonRoot root = JsonRoot::Any) : root_(root) {}
+  static constexpr int kDefaultWhitespaceRun = 32;
+
+  explicit JsonRecognizer(JsonRoot root = JsonRoot::Any, int max_whitespace_run = kDefaultWhitespaceRun)
+      : root_(root), max_ws_(static_cast<uint8_t>(max_whitespace_run < 0 ? 0 : max_whitespace_run > 255 ? 255 : max_whitespace_run)) {}
 
   // Consumes one byte; false if it cannot follow (the recognizer is then in an unspecified state:
   // try bytes on a copy).
@@ -57,6 +64,7 @@ class JsonRecognizer {
     Literal,      // aux_: literal index * 8 + characters matched
   };
 
+  bool step(uint8_t c);
   bool start_value(uint8_t c);
   bool end_value();  // a value just ended: Done at the top, After inside a container
   bool push(bool object);
@@ -66,6 +74,8 @@ class JsonRecognizer {
   uint8_t aux_ = 0;
   uint8_t depth_ = 0;
   JsonRoot root_;
+  uint8_t max_ws_;
+  uint8_t ws_run_ = 0;  // whitespace bytes since the last other byte outside strings
   uint64_t objects_[kMaxDepth / 64] = {};  // bit d set: level d is an object (else an array)
 };
 

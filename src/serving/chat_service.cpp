@@ -57,6 +57,26 @@ std::string tool_call_prefix(const ServingContext& ctx, const ChatRequest& req) 
   return prefix;
 }
 
+// tool_choice "required" with several tools: the prefix stops at "<tool_call>", so the output must
+// go on with an allowed name and the separator the parser needs after it (glm45: a newline; glm47:
+// the first <arg_key>, or </tool_call> for a call without arguments).
+std::vector<std::string> tool_name_choices(const ServingContext& ctx, const ChatRequest& req) {
+  std::vector<std::string> choices;
+  if (!ctx.args->tool_call_parser || req.tool_choice.mode != ToolChoiceMode::Required || req.tools.size() < 2)
+    return choices;
+  const bool glm47 = *ctx.args->tool_call_parser == "glm47";
+  for (const auto& t : req.tools) {
+    const std::string name = t["function"]["name"].get<std::string>();
+    if (glm47) {
+      choices.push_back(name + "<arg_key>");
+      choices.push_back(name + "</tool_call>");
+    } else {
+      choices.push_back(name + "\n");
+    }
+  }
+  return choices;
+}
+
 }  // namespace
 
 ChatPlan plan_chat(const ServingContext& ctx, const ChatRequest& req) {
@@ -102,6 +122,9 @@ ChatPlan plan_chat(const ServingContext& ctx, const ChatRequest& req) {
 
   SamplingParams sp = to_sampling_params(req.sampling, ctx.model.preferred_sampling_params, 1.0f);
   if (tools) sp.skip_special_tokens = false;  // the tool-call tags must survive detokenization
+  if (tools) sp.output_prefix_choices = tool_name_choices(ctx, req);
+  // response_format applies to the answer: a request that thinks first is free until </think>.
+  if (!sp.json_schema.empty() && plan.reasoning_on && args.reasoning_parser) sp.constrain_after_reasoning = true;
   if (req.max_tokens) sp.max_new_tokens = *req.max_tokens;
   check_custom_logit_processor_allowed(ctx, sp);
   fit_to_context(ctx, prompt, sp, req.max_tokens.has_value());

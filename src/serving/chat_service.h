@@ -6,7 +6,12 @@
 // GLM tool call ("<tool_call>" plus the function name when there is exactly one candidate) and
 // rendered with thinking off, so the model can only continue inside a tool call; the prefilled
 // text is put back in front of the output before parsing (and streamed first). With several
-// candidate tools under "required" the name itself is not constrained.
+// candidate tools under "required" the output is constrained (engine/output_constraints.h) to start
+// with an allowed name and the parser's separator ("name\n" for glm45; "name<arg_key>" or
+// "name</tool_call>" for glm47).
+//
+// response_format json_object / json_schema: enforced by the engine's JSON constraint; when the
+// request reasons first (reasoning parser on, thinking enabled) only the text after </think> is.
 #include <memory>
 #include <string>
 #include <vector>

@@ -81,6 +81,18 @@ TEST(JsonRecognizer, NestingDepthIsBounded) {
   EXPECT_TRUE(r.complete());
 }
 
+TEST(JsonRecognizer, WhitespaceRunsAreBoundedOutsideStrings) {
+  const std::string run(JsonRecognizer::kDefaultWhitespaceRun, ' ');
+  EXPECT_TRUE(prefix_ok(run + "{" + run + "\"a\"" + run + ":" + run + "1" + run + "}" + run));
+  EXPECT_FALSE(prefix_ok(run + " "));
+  EXPECT_FALSE(prefix_ok("[1" + run + "\n"));
+  EXPECT_FALSE(prefix_ok("{}" + run + "\t"));
+  EXPECT_TRUE(prefix_ok("\"" + run + run + run + "\""));  // inside a string anything goes
+  EXPECT_TRUE(prefix_ok(std::string(100, ' '), JsonRoot::Any) == false);
+  JsonRecognizer wide(JsonRoot::Any, 200);
+  EXPECT_TRUE(wide.feed(std::string(100, '\n')));
+}
+
 TEST(JsonRecognizer, MixedObjectArrayStackAcrossWords) {
   // 100 levels alternate object / array so the stack spans both 64-bit words.
   std::string open, close;
