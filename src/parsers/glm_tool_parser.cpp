@@ -187,12 +187,14 @@ ToolStreamDelta GlmToolParser::push(std::string_view chunk) {
         std::string text = buffer_.substr(0, keep);
         remove_all(text, kToolCallEnd);  // a stray end tag is not content
         out.normal_text += text;
+        if (out.calls.empty()) out.normal_before_calls = out.normal_text.size();
         buffer_.erase(0, keep);
         break;
       }
       std::string text = buffer_.substr(0, start);
       remove_all(text, kToolCallEnd);
       out.normal_text += text;
+      if (out.calls.empty()) out.normal_before_calls = out.normal_text.size();
       buffer_.erase(0, start + kToolCallStart.size());
       start_call();
       continue;
@@ -369,6 +371,7 @@ ToolStreamDelta GlmToolParser::finish() {
     if (!name_sent_) {
       // glm47's parse() keeps an unclosed block as normal text; glm45's drops everything after it.
       if (dialect_ == Dialect::Glm47 && !skip_block_) out.normal_text = std::string(kToolCallStart) + buffer_;
+      out.normal_before_calls = out.normal_text.size();
       in_call_ = false;
     } else {
       feed_body(buffer_, out);
@@ -378,6 +381,7 @@ ToolStreamDelta GlmToolParser::finish() {
     std::string text = buffer_;
     remove_all(text, kToolCallEnd);
     out.normal_text += text;
+    if (out.calls.empty()) out.normal_before_calls = out.normal_text.size();
   }
   buffer_.clear();
   // serving_chat._check_for_unstreamed_tool_args: send what the last call's arguments still miss.

@@ -69,6 +69,9 @@ struct ToolCallDelta {
 struct ToolStreamDelta {
   std::string normal_text;
   std::vector<ToolCallDelta> calls;
+  // normal_text[0, normal_before_calls) came before the first entry of `calls` in the output, the
+  // rest after it (one push can hold "text</tool_call> more text"; glm45's content drops the latter).
+  size_t normal_before_calls = 0;
   bool empty() const { return normal_text.empty() && calls.empty(); }
 };
 

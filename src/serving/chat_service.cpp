@@ -253,13 +253,7 @@ Json run_chat(const ServingContext& ctx, const ChatRequest& req, ChatPlan& plan,
 
 struct ChatStreamWriter::Choice {
   bool started = false, finished = false, has_tool_calls = false;
-  // With a tool parser the non-streamed content is the text outside the calls, stripped at both
-  // ends (glm45 keeps only the text before the first call). To stream the same bytes, trailing
-  // whitespace is held until more text shows it was inner, and dropped at a call or the end.
-  std::string held_whitespace;
-  std::string leading_whitespace;
   int prompt_tokens = 0, completion_tokens = 0;  // as of the latest event (continuous_usage_stats)
-  bool emitted_content = false;
   std::unique_ptr<ReasoningStream> reasoning;
   std::unique_ptr<ToolCallStream> tools;
   std::vector<int32_t> ids;
@@ -334,33 +328,13 @@ void ChatStreamWriter::emit_text(Choice& c, int index, const std::string& text, 
 
 void ChatStreamWriter::emit_tool_output(Choice& c, int index, const std::string& content,
                                         const std::vector<ToolCallDelta>& calls, Json& logprobs, std::string& out) {
-  const bool glm45 = *ctx_.args->tool_call_parser != "glm47";
-  if (!content.empty() && !(glm45 && c.has_tool_calls)) {
-    std::string text = c.held_whitespace + content;
-    size_t last = text.find_last_not_of(" \t\n\r\f\v");
-    if (last == std::string::npos) {
-      c.held_whitespace = text;
-    } else {
-      c.held_whitespace = text.substr(last + 1);
-      text.resize(last + 1);
-      if (!c.emitted_content) {  // leading whitespace goes when the answer turns out to have a call
-        size_t first = text.find_first_not_of(" \t\n\r\f\v");
-        c.leading_whitespace = text.substr(0, first);
-        text = text.substr(first);
-        c.emitted_content = true;
-        if (!c.leading_whitespace.empty() && !c.has_tool_calls) {
-          text = c.leading_whitespace + text;
-          c.leading_whitespace.clear();
-        }
-      }
-      out += sse_event(chunk(index, Json{{"content", text}}, logprobs));
-      logprobs = nullptr;
-    }
-  }
+  auto send = [&](const std::string& text) {
+    if (text.empty()) return;
+    out += sse_event(chunk(index, Json{{"content", text}}, logprobs));
+    logprobs = nullptr;
+  };
+  send(content);  // already whitespace-settled by the tool stream (text_backend.h)
   for (const auto& d : calls) {
-    // glm45 keeps only the (stripped) text before the first call; glm47 joins the text around the
-    // calls, so whitespace before a call is inner if more text follows (emitted then) or dropped.
-    if (glm45 && !c.has_tool_calls) c.held_whitespace.clear();
     c.has_tool_calls = true;
     std::string id = d.name ? new_request_id("call_").substr(0, 29) : "";
     Json call = tool_call_json(id, d.tool_index, d.name ? Json(*d.name) : Json(nullptr), d.arguments);
@@ -405,10 +379,6 @@ void ChatStreamWriter::on_event(const IndexedOutput& ev, std::string& out) {
       c.tools->finish(held, calls);
       Json none = nullptr;
       emit_tool_output(c, ev.index, held, calls, none, out);
-      // Without any call the text is returned unchanged, trailing whitespace included.
-      if (!c.has_tool_calls && !c.held_whitespace.empty())
-        out += sse_event(chunk(ev.index, Json{{"content", c.held_whitespace}}));
-      c.held_whitespace.clear();
     }
   }
 }

@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "parsers/reasoning_parser.h"
 #include "parsers/tool_call_parser.h"
+#include "parsers/tool_content_stream.h"
 #include "core/thread_pool.h"
 #include "engine/kv_budget.h"
 #include "engine/scheduler.h"
@@ -13,22 +14,26 @@
 namespace glm::serving {
 namespace {
 
+// normal_text out of feed()/finish() is already the content to send: ToolContentStream makes the
+// streamed content add up to the non-streamed one (whitespace around calls).
 class GlmToolCallStream : public ToolCallStream {
  public:
-  explicit GlmToolCallStream(std::unique_ptr<parsers::ToolCallParser> p) : parser_(std::move(p)) {}
+  GlmToolCallStream(std::unique_ptr<parsers::ToolCallParser> p, bool glm47) : parser_(std::move(p)), content_(glm47) {}
   void feed(std::string_view chunk, std::string& normal, std::vector<ToolCallDelta>& calls) override {
     append(parser_->push(chunk), normal, calls);
   }
   void finish(std::string& normal, std::vector<ToolCallDelta>& calls) override {
     append(parser_->finish(), normal, calls);
+    normal += content_.finish();
   }
 
  private:
-  static void append(const parsers::ToolStreamDelta& d, std::string& normal, std::vector<ToolCallDelta>& calls) {
-    normal += d.normal_text;
+  void append(const parsers::ToolStreamDelta& d, std::string& normal, std::vector<ToolCallDelta>& calls) {
+    normal += content_.on_delta(d);
     for (const auto& c : d.calls) calls.push_back({c.index, c.name, c.arguments});
   }
   std::unique_ptr<parsers::ToolCallParser> parser_;
+  parsers::ToolContentStream content_;
 };
 
 class GlmReasoningStream : public ReasoningStream {
@@ -114,7 +119,7 @@ class GlmTextBackend : public TextBackend {
   }
   std::unique_ptr<ToolCallStream> tool_call_stream(const std::string& parser, const Json& tools) const override {
     return std::make_unique<GlmToolCallStream>(
-        parsers::make_tool_call_parser(parser, parsers::ToolSet::from_openai_tools(tools)));
+        parsers::make_tool_call_parser(parser, parsers::ToolSet::from_openai_tools(tools)), parser == "glm47");
   }
 
  private:

@@ -45,6 +45,8 @@ class ReasoningStream {
 };
 
 // Streaming tool-call detection (SGLang FunctionCallParser.parse_stream_chunk).
+// normal_text: the content to stream, already made to add up byte for byte to the non-streamed
+// message.content (parsers/tool_content_stream.h: whitespace around calls held or dropped).
 class ToolCallStream {
  public:
   virtual ~ToolCallStream() = default;

@@ -197,6 +197,33 @@ def test_tool_calls_both_parsers(parser, markup):
         assert streamed["content"] == ""
 
 
+@pytest.mark.parametrize("parser", ["glm45", "glm47"])
+def test_stream_content_around_tool_calls_equals_non_stream(parser):
+    """Text before a call is stripped in message.content; the concatenated stream deltas must be the
+    same bytes (and the unchanged text, whitespace included, when no call comes)."""
+    call = ("<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Paris</arg_value>\n</tool_call>"
+            if parser == "glm45" else
+            "<tool_call>get_weather<arg_key>city</arg_key><arg_value>Paris</arg_value></tool_call>")
+    flags = list(TINY_SERVER_FLAGS)
+    flags[flags.index("--tool-call-parser") + 1] = parser
+    with launch_glmserve("glm45-tiny", *flags) as srv:
+        client = srv.openai()
+        for markup, content in [("\n Let me check. \n\n" + call + "\n", "Let me check."),
+                                ("Sure thing \n" + call + "\nDone.\n", "Sure thing" if parser == "glm45" else None),
+                                ("\n\nNo call here, just text. \n", "\n\nNo call here, just text. \n")]:
+            extra = forced_tool_call(srv, markup)
+            n = len(extra["custom_params"]["forced_token_ids"])
+            kw = dict(model="glm-tiny", messages=MESSAGES, tools=[WEATHER_TOOL], temperature=0, max_tokens=n + 2,
+                      extra_body=extra)
+            full = client.chat.completions.create(**kw).choices[0]
+            if content is not None:
+                assert full.message.content == content
+            streamed = collect_chat_stream(client.chat.completions.create(stream=True, **kw))
+            assert streamed["content"] == full.message.content, markup
+            assert streamed["finish"] == full.finish_reason
+            assert len(streamed["tool_names"]) == len(full.message.tool_calls or [])
+
+
 def test_named_tool_choice_prefills_the_call(tiny_server):
     """tool_choice naming a function: glmserve prefills "<tool_call>get_weather\\n", so forcing only
     the arguments still yields a call to that function."""
