@@ -52,7 +52,18 @@ void JsonConstraint::apply(std::span<float> logits, std::span<const int32_t> out
   if (!active()) return;
   allowed_.resize(logits.size());
   std::memset(allowed_.data(), 0, allowed_.size());
-  walk(trie_->root(), state_);
+  if (state_.in_plain_string()) {
+    // Most steps of a JSON answer are inside a string: the plain tokens are allowed as a block and
+    // only the others (with '"', '\\' or control bytes) are tried.
+    const auto& plain = trie_->plain_tokens();
+    std::memcpy(allowed_.data(), plain.data(), std::min(plain.size(), allowed_.size()));
+    for (int32_t id : trie_->non_plain_ids()) {
+      JsonRecognizer s = state_;
+      if (size_t(id) < allowed_.size() && s.feed(trie_->bytes(id))) allowed_[size_t(id)] = 1;
+    }
+  } else {
+    walk(trie_->root(), state_);
+  }
   for (int32_t id : trie_->added_ids())
     if (id >= 0 && size_t(id) < allowed_.size()) allowed_[size_t(id)] = 0;
   if (state_.complete())

@@ -8,7 +8,8 @@
 // Properties, required keys, enums and nested types of a json_schema are NOT enforced.
 //
 // Per step: the recognizer state walks the token trie; a subtree that stays inside a JSON string is
-// allowed as a whole (token_trie.h). Added tokens (<think>, <|user|>, ...) are never allowed; EOS
+// allowed as a whole (token_trie.h), and when the state itself is inside a string the plain tokens
+// are allowed as one block and only the others are tried. Added tokens (<think>, <|user|>, ...) are never allowed; EOS
 // ids only when the value is complete. Optionally the constraint waits for a start token (the
 // first </think> of the output when the request reasons first, as SGLang's reasoner grammar does).
 // If the output ever leaves the grammar (a forced token, a token without bytes), the constraint

@@ -1,5 +1,6 @@
 #include "sampling/token_constraint.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -7,20 +8,19 @@ namespace glm::sampling {
 
 void mask_disallowed(std::span<float> logits, std::span<const uint8_t> allowed) {
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  bool any_allowed = false, any_finite = false;
   const size_t n = std::min(logits.size(), allowed.size());
-  for (size_t i = 0; i < n; ++i) {
-    if (allowed[i]) {
-      any_allowed = true;
-      any_finite = any_finite || logits[i] > kNegInf;
-    } else {
-      logits[i] = kNegInf;
-    }
+  float* row = logits.data();
+  const uint8_t* ok = allowed.data();
+  float best = kNegInf;
+  for (size_t i = 0; i < n; ++i) {  // branch-free so that it vectorizes (151k entries per step)
+    const float v = ok[i] ? row[i] : kNegInf;
+    row[i] = v;
+    best = std::max(best, v);
   }
-  for (size_t i = n; i < logits.size(); ++i) logits[i] = kNegInf;
-  if (any_allowed && !any_finite)
-    for (size_t i = 0; i < n; ++i)
-      if (allowed[i]) logits[i] = 0.0f;
+  for (size_t i = n; i < logits.size(); ++i) row[i] = kNegInf;
+  if (best > kNegInf) return;
+  for (size_t i = 0; i < n; ++i)
+    if (ok[i]) row[i] = 0.0f;
 }
 
 }  // namespace glm::sampling

@@ -15,6 +15,13 @@ TokenTrie::TokenTrie(const std::vector<std::optional<std::string>>& bytes, std::
   // Ties (two ids with the same bytes) keep id order, so the layout is deterministic.
   std::stable_sort(sorted_.begin(), sorted_.end(),
                    [&](int32_t a, int32_t b) { return bytes_[size_t(a)] < bytes_[size_t(b)]; });
+  plain_.assign(bytes_.size(), 0);
+  for (int32_t id : sorted_) {
+    const std::string& b = bytes_[size_t(id)];
+    const bool plain = std::all_of(b.begin(), b.end(), [](char c) { return is_plain_string_byte(uint8_t(c)); });
+    if (plain) plain_[size_t(id)] = 1;
+    else non_plain_.push_back(id);
+  }
   nodes_.reserve(sorted_.size() * 2);
   Node root;
   root.hi = static_cast<uint32_t>(sorted_.size());

@@ -42,6 +42,11 @@ class TokenTrie {
   size_t node_count() const { return nodes_.size(); }
   // The token's bytes ("" for ids without text).
   const std::string& bytes(int32_t id) const;
+  // Inside a JSON string (no escape pending): plain_tokens()[id] = 1 for tokens made only of plain
+  // string bytes (they keep the string open, whatever the state); every other token with bytes is in
+  // non_plain_ids() and must be tried byte by byte. Lets a constraint skip the trie walk there.
+  const std::vector<uint8_t>& plain_tokens() const { return plain_; }
+  const std::vector<int32_t>& non_plain_ids() const { return non_plain_; }
 
   static bool is_plain_string_byte(uint8_t c) { return c >= 0x20 && c != '"' && c != '\\'; }
 
@@ -52,6 +57,8 @@ class TokenTrie {
   std::vector<int32_t> sorted_;
   std::vector<int32_t> added_;
   std::vector<Node> nodes_;
+  std::vector<uint8_t> plain_;
+  std::vector<int32_t> non_plain_;
 };
 
 }  // namespace glm::sampling

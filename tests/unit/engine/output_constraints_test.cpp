@@ -149,6 +149,27 @@ TEST(OutputConstraints, StepCostOnAnotherVocabulary) {
   }
   std::printf("vocab %lld (%zu trie nodes, built in %.0f ms): %.1f us per constrained step\n",
               static_cast<long long>(s.vocab), trie->node_count(), build_ms, us / 5);
+  // Cost by state: the first apply after the given text (fresh constraint each time), best of 20.
+  for (const char* prefix : {"", "{", "{\"name\": \"Par", "{\"name\": ", "{\"n\": 12", "{\"n\": [1, 2]", "{}"}) {
+    double best = 1e9;
+    std::vector<int32_t> ids = s.tok.encode(prefix, false);
+    std::vector<float> row(size_t(s.vocab), 0.0f);
+    for (int rep = 0; rep < 20; ++rep) {
+      SamplingParams sp;
+      sp.json_schema = R"({"type": "object"})";
+      auto c = oc.make(sp);
+      std::vector<int32_t> head(ids.begin(), ids.end());
+      if (!head.empty()) {
+        std::vector<int32_t> first(head.begin(), head.end() - 1);
+        c->apply(row, first);  // consume all but the last token outside the timing
+      }
+      std::fill(row.begin(), row.end(), 0.0f);
+      auto t0 = std::chrono::steady_clock::now();
+      c->apply(row, head);
+      best = std::min(best, std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::printf("  after %-18s %7.1f us\n", nlohmann::json(prefix).dump().c_str(), best);
+  }
 }
 
 }  // namespace
