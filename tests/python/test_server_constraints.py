@@ -29,7 +29,7 @@ def test_json_object_output_parses(tiny_server):
     stopped = 0
     for seed in range(1, 9):
         r = client.chat.completions.create(
-            model="glm-tiny", messages=MESSAGES, temperature=1.0, seed=seed, max_tokens=2000,
+            model="glm-tiny", messages=MESSAGES, temperature=1.0, seed=seed, max_tokens=1000,
             response_format={"type": "json_object"}, extra_body=NO_THINKING)
         choice = r.choices[0]
         if choice.finish_reason == "stop":
@@ -39,7 +39,7 @@ def test_json_object_output_parses(tiny_server):
             assert choice.finish_reason == "length"
             with pytest.raises(json.JSONDecodeError):  # cut short, so not yet a whole value
                 json.loads(choice.message.content)
-    assert stopped >= 5
+    assert stopped >= 3
 
 
 def test_json_object_streamed_output_parses(tiny_server):
