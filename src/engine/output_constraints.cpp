@@ -47,6 +47,7 @@ std::unique_ptr<sampling::TokenConstraint> OutputConstraints::make(const Samplin
       fail(ErrorKind::InvalidArgument, "json_schema must be a JSON object (got: {})", sp.json_schema.substr(0, 200));
     sampling::JsonConstraintOptions opts;
     opts.root = json_schema_root(schema);
+    opts.schema = std::make_shared<const sampling::CompiledSchema>(sampling::CompiledSchema::compile(schema));
     opts.eos_ids = eos_ids_;
     if (sp.constrain_after_reasoning) {
       if (think_end_ < 0) fail(ErrorKind::InvalidArgument, "constrain_after_reasoning: the tokenizer has no </think>");

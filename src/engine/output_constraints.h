@@ -1,7 +1,8 @@
 #pragma once
 // Builds a request's decoding constraint (sampling/token_constraint.h) from its SamplingParams:
-//   json_schema non-empty        -> JsonConstraint (JSON syntax + the schema's top-level "type";
-//                                   response_format json_object arrives as {"type": "object"})
+//   json_schema non-empty        -> JsonConstraint (JSON syntax + the schema subset of
+//                                   sampling/json_schema_recognizer.h; response_format json_object
+//                                   arrives as {"type": "object"})
 //   output_prefix_choices given  -> PrefixChoiceConstraint (tool_choice "required", several tools)
 // The token trie is built from the tokenizer on the first constrained request and shared by all
 // later ones (build cost: ~0.1 s for a 151k vocabulary; nothing for servers that never constrain).

@@ -30,8 +30,8 @@ struct SamplingParams {
   float repetition_penalty = 1.0f;
   std::optional<uint64_t> seed;
   // Constrained decoding (engine/output_constraints.h). json_schema: JSON text or empty; enforced as
-  // JSON syntax plus the schema's top-level "type" (response_format json_object -> {"type": "object"}).
-  // regex: accepted for SGLang compatibility but not enforced.
+  // JSON syntax plus the subset of sampling/json_schema_recognizer.h (response_format json_object ->
+  // {"type": "object"}). regex: accepted for SGLang compatibility but not enforced.
   std::string json_schema;
   std::string regex;
   // With json_schema: unconstrained until the first "</think>" of the output (the request reasons

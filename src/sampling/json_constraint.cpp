@@ -6,13 +6,13 @@
 namespace glm::sampling {
 
 JsonConstraint::JsonConstraint(std::shared_ptr<const TokenTrie> trie, JsonConstraintOptions options)
-    : trie_(std::move(trie)), options_(std::move(options)), state_(options_.root) {
+    : trie_(std::move(trie)), options_(std::move(options)), state_(options_.schema.get(), options_.root) {
   started_ = options_.start_after_token < 0;
 }
 
 void JsonConstraint::advance(std::span<const int32_t> output_ids) {
   if (output_ids.size() < consumed_) {  // not the list we saw last time: start over
-    state_ = JsonRecognizer(options_.root);
+    state_ = SchemaJsonRecognizer(options_.schema.get(), options_.root);
     consumed_ = 0;
     started_ = options_.start_after_token < 0;
     broken_ = false;
@@ -37,9 +37,9 @@ void JsonConstraint::allow_range(uint32_t lo, uint32_t hi) {
   for (uint32_t i = lo; i < hi; ++i) allowed_[size_t(sorted[i])] = 1;
 }
 
-void JsonConstraint::walk(const TokenTrie::Node& node, const JsonRecognizer& state) {
+void JsonConstraint::walk(const TokenTrie::Node& node, const SchemaJsonRecognizer& state) {
   for (const TokenTrie::Node& child : trie_->children(node)) {
-    JsonRecognizer s = state;
+    SchemaJsonRecognizer s = state;
     if (!s.feed(child.byte)) continue;
     allow_range(child.lo, child.lo + child.ends);
     if (s.in_plain_string() && child.plain_below) allow_range(child.lo + child.ends, child.hi);
@@ -58,7 +58,7 @@ void JsonConstraint::apply(std::span<float> logits, std::span<const int32_t> out
     const auto& plain = trie_->plain_tokens();
     std::memcpy(allowed_.data(), plain.data(), std::min(plain.size(), allowed_.size()));
     for (int32_t id : trie_->non_plain_ids()) {
-      JsonRecognizer s = state_;
+      SchemaJsonRecognizer s = state_;
       if (size_t(id) < allowed_.size() && s.feed(trie_->bytes(id))) allowed_[size_t(id)] = 1;
     }
   } else {
@@ -66,7 +66,9 @@ void JsonConstraint::apply(std::span<float> logits, std::span<const int32_t> out
   }
   for (int32_t id : trie_->added_ids())
     if (id >= 0 && size_t(id) < allowed_.size()) allowed_[size_t(id)] = 0;
-  if (state_.complete())
+  // A state with no continuation should not exist; if one ever does, ending beats emitting garbage.
+  const bool dead_end = std::find(allowed_.begin(), allowed_.end(), uint8_t{1}) == allowed_.end();
+  if (state_.complete() || dead_end)
     for (int32_t id : options_.eos_ids)
       if (id >= 0 && size_t(id) < allowed_.size()) allowed_[size_t(id)] = 1;
   mask_disallowed(logits, allowed_);

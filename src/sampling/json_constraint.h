@@ -3,9 +3,9 @@
 // of one JSON value (whitespace allowed around it), and EOS is allowed only once that value is
 // complete (then only whitespace or EOS).
 //
-// What is enforced: JSON syntax (json_recognizer.h) and the type of the top-level value (a schema's
-// "type": object / array / string / number / integer / boolean / null; json_object = object).
-// Properties, required keys, enums and nested types of a json_schema are NOT enforced.
+// What is enforced: JSON syntax (json_recognizer.h), and with a schema the subset that
+// json_schema_recognizer.h lists (types, properties / required / additionalProperties, items, enum,
+// const; json_object = {"type": "object"}: any object).
 //
 // Per step: the recognizer state walks the token trie; a subtree that stays inside a JSON string is
 // allowed as a whole (token_trie.h), and when the state itself is inside a string the plain tokens
@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "sampling/json_recognizer.h"
+#include "sampling/json_schema_recognizer.h"
 #include "sampling/token_constraint.h"
 #include "sampling/token_trie.h"
 
@@ -25,6 +26,7 @@ namespace glm::sampling {
 
 struct JsonConstraintOptions {
   JsonRoot root = JsonRoot::Any;
+  std::shared_ptr<const CompiledSchema> schema;  // null: JSON syntax and `root` only
   std::vector<int32_t> eos_ids;    // allowed once the value is complete
   int32_t start_after_token = -1;  // >= 0: unconstrained up to and including this output token
 };
@@ -35,17 +37,17 @@ class JsonConstraint : public TokenConstraint {
   void apply(std::span<float> logits, std::span<const int32_t> output_ids) override;
 
   // State after the last apply (tests).
-  const JsonRecognizer& state() const { return state_; }
+  const SchemaJsonRecognizer& state() const { return state_; }
   bool active() const { return started_ && !broken_; }
 
  private:
   void advance(std::span<const int32_t> output_ids);
-  void walk(const TokenTrie::Node& node, const JsonRecognizer& state);
+  void walk(const TokenTrie::Node& node, const SchemaJsonRecognizer& state);
   void allow_range(uint32_t lo, uint32_t hi);
 
   std::shared_ptr<const TokenTrie> trie_;
   JsonConstraintOptions options_;
-  JsonRecognizer state_;
+  SchemaJsonRecognizer state_;
   size_t consumed_ = 0;
   bool started_ = false;
   bool broken_ = false;

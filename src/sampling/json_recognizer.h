@@ -50,7 +50,7 @@ class JsonRecognizer {
   bool in_plain_string() const { return mode_ == Mode::String; }
   int depth() const { return depth_; }
 
- private:
+ public:
   enum class Mode : uint8_t {
     Value,        // a value must start (after ':' / ',' in an array / at the top)
     ArrayFirst,   // after '[': a value or ']'
@@ -63,6 +63,11 @@ class JsonRecognizer {
     NumMinus, NumZero, NumInt, NumDot, NumFrac, NumExp, NumExpSign, NumExpDigits,
     Literal,      // aux_: literal index * 8 + characters matched
   };
+  Mode mode() const { return mode_; }
+  bool in_key() const { return (mode_ == Mode::String || mode_ == Mode::Escape || mode_ == Mode::Unicode) && (aux_ & 1); }
+  static bool is_number_mode(Mode m) { return m >= Mode::NumMinus && m <= Mode::NumExpDigits; }
+
+ private:
 
   bool step(uint8_t c);
   bool start_value(uint8_t c);

@@ -74,6 +74,27 @@ def test_json_schema_top_level_type_and_native_api(tiny_server):
     assert bad.status_code == 400
 
 
+def test_json_schema_properties_enforced(tiny_server):
+    """A schema with properties, required keys, an enum, an integer and a nested array: every answer
+    that ended by itself validates (the jsonschema library as the oracle)."""
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = {"type": "object", "additionalProperties": False, "required": ["city", "days"],
+              "properties": {"city": {"enum": ["Paris", "Oslo"]}, "days": {"type": "integer"},
+                             "windy": {"type": "boolean"},
+                             "hours": {"type": "array", "items": {"type": "number"}}}}
+    client = tiny_server.openai()
+    stopped = 0
+    for seed in range(1, 7):
+        r = client.chat.completions.create(
+            model="glm-tiny", messages=MESSAGES, temperature=1.0, seed=seed, max_tokens=300, extra_body=NO_THINKING,
+            response_format={"type": "json_schema", "json_schema": {"name": "weather", "schema": schema}})
+        choice = r.choices[0]
+        if choice.finish_reason == "stop":
+            stopped += 1
+            jsonschema.validate(json.loads(choice.message.content), schema)
+    assert stopped >= 2
+
+
 @pytest.mark.parametrize("parser", ["glm45", "glm47"])
 def test_required_tool_choice_names_an_allowed_function(parser):
     flags = list(TINY_SERVER_FLAGS)

@@ -260,7 +260,7 @@ TEST(JsonConstraint, MaskEqualsBruteForceAtEveryStep) {
   auto trie = trie_of(v);
   std::mt19937 rng(3);
   for (int run = 0; run < 30; ++run) {
-    JsonConstraint c(trie, {JsonRoot::Object, {v.eos}, -1});
+    JsonConstraint c(trie, {JsonRoot::Object, nullptr, {v.eos}, -1});
     std::vector<int32_t> out;
     std::string text;
     for (int step = 0; step < 60; ++step) {
@@ -295,7 +295,7 @@ TEST(JsonConstraint, SampledOutputsParse) {
     cfg.seed = seed;
     cfg.stop_token_ids = {v.eos};
     Sampler sampler(cfg, v.bytes.size());
-    sampler.set_constraint(std::make_unique<JsonConstraint>(trie, JsonConstraintOptions{JsonRoot::Object, {v.eos}, -1}));
+    sampler.set_constraint(std::make_unique<JsonConstraint>(trie, JsonConstraintOptions{JsonRoot::Object, nullptr, {v.eos}, -1}));
     std::mt19937 rng{static_cast<uint32_t>(seed)};
     std::normal_distribution<float> logit(0.0f, 2.0f);
     std::vector<int32_t> out;
@@ -326,7 +326,7 @@ TEST(JsonConstraint, WaitsForTheStartTokenAndToleratesForcedGarbage) {
   int32_t think_end = -1, x = 'x';
   for (size_t id = 0; id < v.bytes.size(); ++id)
     if (v.bytes[id] == std::optional<std::string>("</think>")) think_end = int32_t(id);
-  JsonConstraint c(trie, {JsonRoot::Object, {v.eos}, think_end});
+  JsonConstraint c(trie, {JsonRoot::Object, nullptr, {v.eos}, think_end});
   std::vector<int32_t> out = {x, x};
   EXPECT_EQ(allowed_ids(c, out, v.bytes.size()).size(), v.bytes.size());  // still reasoning: free
   out.push_back(think_end);
@@ -343,7 +343,7 @@ TEST(JsonConstraint, WaitsForTheStartTokenAndToleratesForcedGarbage) {
 
 TEST(JsonConstraint, ConstraintWinsOverAFullyMaskedRow) {
   Vocab v = small_vocab();
-  JsonConstraint c(trie_of(v), {JsonRoot::Object, {v.eos}, -1});
+  JsonConstraint c(trie_of(v), {JsonRoot::Object, nullptr, {v.eos}, -1});
   std::vector<float> row(v.bytes.size(), -INFINITY);
   row[size_t('x')] = 1.0f;  // the only finite logit is not allowed
   c.apply(row, {});

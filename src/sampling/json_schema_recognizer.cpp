@@ -1,0 +1,263 @@
+#include "sampling/json_schema_recognizer.h"
+
+#include <algorithm>
+#include <tuple>
+
+namespace glm::sampling {
+
+namespace {
+
+using Mode = JsonRecognizer::Mode;
+using Kind = SchemaNode::Kind;
+
+constexpr int kMaxCompileDepth = 32;
+constexpr size_t kMaxNodes = 60000;
+
+bool is_ws(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+
+}  // namespace
+
+CompiledSchema CompiledSchema::compile(const nlohmann::json& schema) {
+  CompiledSchema c;
+  c.nodes_.emplace_back();  // 0: Any
+  c.root_ = c.add(schema, 0);
+  return c;
+}
+
+uint16_t CompiledSchema::add(const nlohmann::json& s, int depth) {
+  if (!s.is_object() || depth > kMaxCompileDepth || nodes_.size() >= kMaxNodes) return 0;
+  SchemaNode n;
+  auto values = s.find("enum");
+  if (s.contains("const")) {
+    n.kind = Kind::Enum;
+    n.texts.push_back(s["const"].dump());
+  } else if (values != s.end() && values->is_array() && !values->empty()) {
+    n.kind = Kind::Enum;
+    for (const auto& v : *values) n.texts.push_back(v.dump());
+    std::sort(n.texts.begin(), n.texts.end());
+    n.texts.erase(std::unique(n.texts.begin(), n.texts.end()), n.texts.end());
+  } else {
+    std::string type;
+    if (auto t = s.find("type"); t != s.end() && t->is_string()) type = t->get<std::string>();
+    else if (s.contains("properties")) type = "object";
+    else if (s.contains("items")) type = "array";
+    if (type == "object") {
+      n.kind = Kind::Object;
+      const auto props = s.find("properties");
+      const bool has_props = props != s.end() && props->is_object() && !props->empty();
+      if (has_props && props->size() > 64) return 0;
+      // xgrammar's strict mode: with declared properties, others only if additionalProperties says so.
+      const auto extra = s.find("additionalProperties");
+      n.additional = !has_props || (extra != s.end() && (extra->is_object() || (extra->is_boolean() && extra->get<bool>())));
+      if (has_props) {
+        std::vector<std::string> required;
+        if (auto r = s.find("required"); r != s.end() && r->is_array())
+          for (const auto& k : *r)
+            if (k.is_string()) required.push_back(k.get<std::string>());
+        std::vector<std::tuple<std::string, const nlohmann::json*, bool>> entries;
+        for (auto it = props->begin(); it != props->end(); ++it) {
+          std::string text = nlohmann::json(it.key()).dump();
+          entries.emplace_back(text.substr(1, text.size() - 2), &it.value(),
+                               std::find(required.begin(), required.end(), it.key()) != required.end());
+        }
+        std::sort(entries.begin(), entries.end(),
+                  [](const auto& a, const auto& b) { return std::get<0>(a) < std::get<0>(b); });
+        for (size_t i = 0; i < entries.size(); ++i) {
+          n.texts.push_back(std::get<0>(entries[i]));
+          n.children.push_back(add(*std::get<1>(entries[i]), depth + 1));
+          if (std::get<2>(entries[i])) n.required |= uint64_t{1} << i;
+        }
+      }
+    } else if (type == "array") {
+      n.kind = Kind::Array;
+      if (auto items = s.find("items"); items != s.end()) n.items = add(*items, depth + 1);
+    } else if (type == "string") {
+      n.kind = Kind::String;
+    } else if (type == "number") {
+      n.kind = Kind::Number;
+    } else if (type == "integer") {
+      n.kind = Kind::Integer;
+    } else if (type == "boolean") {
+      n.kind = Kind::Boolean;
+    } else if (type == "null") {
+      n.kind = Kind::Null;
+    } else {
+      return 0;
+    }
+  }
+  nodes_.push_back(std::move(n));
+  return static_cast<uint16_t>(nodes_.size() - 1);
+}
+
+SchemaJsonRecognizer::SchemaJsonRecognizer(const CompiledSchema* schema, JsonRoot root) : syn_(root), schema_(schema) {}
+
+uint16_t SchemaJsonRecognizer::expected_value_node() const {
+  if (free_depth_ > 0) return 0;
+  if (n_frames_ == 0) return schema_->root();
+  const Frame& f = frames_[n_frames_ - 1];
+  const SchemaNode& n = schema_->node(f.node);
+  return n.kind == Kind::Object ? pending_ : n.items;
+}
+
+bool SchemaJsonRecognizer::start_value(uint8_t c) {
+  const uint16_t id = expected_value_node();
+  const SchemaNode& n = schema_->node(id);
+  const bool opens = c == '{' || c == '[';
+  auto push = [&] {
+    if (n_frames_ == kMaxSchemaDepth) {
+      ++free_depth_;  // too deep to track: free from here
+    } else {
+      frames_[n_frames_++] = Frame{id, 0};
+    }
+    return true;
+  };
+  switch (n.kind) {
+    case Kind::Any:
+      if (opens) ++free_depth_;
+      return true;
+    case Kind::Enum:
+      match_ = Match::Enum;
+      match_node_ = id;
+      lo_ = 0;
+      hi_ = static_cast<uint16_t>(n.texts.size());
+      pos_ = 0;
+      enum_depth_ = static_cast<uint8_t>(syn_.depth() - (opens ? 1 : 0));
+      return match_byte(c);
+    case Kind::Object: return c == '{' && push();
+    case Kind::Array: return c == '[' && push();
+    case Kind::String: return c == '"';
+    case Kind::Number: return c == '-' || is_digit(c);
+    case Kind::Integer:
+      integer_only_ = true;
+      return c == '-' || is_digit(c);
+    case Kind::Boolean: return c == 't' || c == 'f';
+    case Kind::Null: return c == 'n';
+  }
+  return false;
+}
+
+bool SchemaJsonRecognizer::match_byte(uint8_t c) {
+  if (key_unknown_) return true;
+  const SchemaNode& node = schema_->node(match_node_);
+  const auto& texts = node.texts;
+  // Without additional keys, a key already present is no candidate: a prefix that only it could
+  // complete would be a dead end (its closing quote refused, nothing else allowed).
+  const uint64_t seen = match_ == Match::Key && !node.additional ? frames_[n_frames_ - 1].seen : 0;
+  uint16_t lo = hi_, hi = hi_;
+  for (uint16_t i = lo_; i < hi_; ++i) {
+    const bool ok = texts[i].size() > pos_ && static_cast<uint8_t>(texts[i][pos_]) == c && !((seen >> i) & 1);
+    if (ok && lo == hi_) lo = i;
+    if (ok) hi = static_cast<uint16_t>(i + 1);
+  }
+  if (lo == hi_) {  // no candidate left
+    if (match_ == Match::Key && node.additional) {
+      key_unknown_ = true;
+      return true;
+    }
+    return false;
+  }
+  lo_ = lo;
+  hi_ = hi;
+  ++pos_;
+  return true;
+}
+
+int SchemaJsonRecognizer::exact_match() const {
+  const auto& texts = schema_->node(match_node_).texts;
+  for (uint16_t i = lo_; i < hi_; ++i)
+    if (texts[i].size() == pos_) return i;
+  return -1;
+}
+
+bool SchemaJsonRecognizer::end_key() {
+  const SchemaNode& n = schema_->node(match_node_);
+  const int idx = key_unknown_ ? -1 : exact_match();
+  match_ = Match::None;
+  key_unknown_ = false;
+  if (idx < 0) {
+    pending_ = 0;
+    return n.additional;
+  }
+  Frame& f = frames_[n_frames_ - 1];
+  const uint64_t bit = uint64_t{1} << idx;
+  if (f.seen & bit) return false;  // a key twice
+  f.seen |= bit;
+  pending_ = n.children[size_t(idx)];
+  return true;
+}
+
+bool SchemaJsonRecognizer::close_container(uint8_t c) {
+  if (free_depth_ > 0) {
+    --free_depth_;
+    return true;
+  }
+  if (n_frames_ == 0) return true;
+  const Frame& f = frames_[n_frames_ - 1];
+  const SchemaNode& n = schema_->node(f.node);
+  if (c == '}' && n.kind == Kind::Object && (f.seen & n.required) != n.required) return false;
+  --n_frames_;
+  return true;
+}
+
+bool SchemaJsonRecognizer::feed(uint8_t c) {
+  const Mode before = syn_.mode();
+  const int depth_before = syn_.depth();
+  if (!syn_.feed(c)) return false;
+  if (!schema_) return true;
+  const Mode after = syn_.mode();
+  const bool number_ended = JsonRecognizer::is_number_mode(before) && !JsonRecognizer::is_number_mode(after);
+
+  if (match_ == Match::Enum) {
+    // Only a number that is the enum value itself ends before c; one inside an enum object or array
+    // is just part of the text being matched.
+    const bool enum_number_ended = number_ended && depth_before == enum_depth_;
+    if (!enum_number_ended) {
+      if (!match_byte(c)) return false;
+      const bool value_over = (after == Mode::After || after == Mode::Done) && syn_.depth() == enum_depth_ &&
+                              !JsonRecognizer::is_number_mode(after);
+      if (value_over) {
+        if (exact_match() < 0) return false;
+        match_ = Match::None;
+      }
+      return true;
+    }
+    // A number ended just before c: it must be a whole candidate; c is read below.
+    if (exact_match() < 0) return false;
+    match_ = Match::None;
+  }
+  if (match_ == Match::Key) return after == Mode::Colon ? end_key() : match_byte(c);
+
+  if (integer_only_) {
+    if (JsonRecognizer::is_number_mode(after) && (c == '.' || c == 'e' || c == 'E')) return false;
+    if (!JsonRecognizer::is_number_mode(after)) integer_only_ = false;
+  }
+  if (syn_.depth() < depth_before) return close_container(c);
+  if (c == ',' && after == Mode::Key && free_depth_ == 0 && n_frames_ > 0) {
+    // Another key must be possible: with every declared property present and no others allowed, a
+    // ',' would be a dead end.
+    const Frame& f = frames_[n_frames_ - 1];
+    const SchemaNode& n = schema_->node(f.node);
+    const uint64_t all = n.texts.size() >= 64 ? ~uint64_t{0} : (uint64_t{1} << n.texts.size()) - 1;
+    return n.additional || (f.seen & all) != all;
+  }
+  if ((before == Mode::Value || before == Mode::ArrayFirst) && !is_ws(c)) return start_value(c);
+  if ((before == Mode::ObjectFirst || before == Mode::Key) && c == '"' && free_depth_ == 0 && n_frames_ > 0) {
+    pending_ = 0;
+    if (schema_->node(frames_[n_frames_ - 1].node).texts.empty()) return true;  // any key, free values
+    match_ = Match::Key;
+    match_node_ = frames_[n_frames_ - 1].node;
+    lo_ = 0;
+    hi_ = static_cast<uint16_t>(schema_->node(match_node_).texts.size());
+    pos_ = 0;
+    key_unknown_ = false;
+  }
+  return true;
+}
+
+bool SchemaJsonRecognizer::complete() const {
+  if (!syn_.complete()) return false;
+  return match_ != Match::Enum || exact_match() >= 0;  // a top-level number enum ends with the text
+}
+
+}  // namespace glm::sampling

@@ -1,0 +1,102 @@
+#pragma once
+// A subset of JSON Schema enforced byte by byte on top of the JSON syntax recognizer, for
+// response_format json_schema (what xgrammar does for SGLang, in a smaller subset):
+//   "type": object / array / string / number / integer / boolean / null (a single type);
+//   "properties" + "required": keys limited to the declared properties (unless
+//     "additionalProperties" is true or a schema: xgrammar's strict mode), each at most once, typed
+//     by its schema; '}' only once every required key is present;
+//   "items": the schema of every array element;
+//   "enum" / "const": the value must be one of the listed values written as compact JSON
+//     (nlohmann's dump: no spaces, canonical escapes).
+// Anything else (anyOf/oneOf/allOf, $ref, type lists, string formats/patterns, numeric bounds,
+// min/max items, objects with more than 64 properties) is free JSON at that position. Nesting is
+// tracked 8 containers deep; deeper values are free.
+//
+//   auto schema = std::make_shared<CompiledSchema>(CompiledSchema::compile(json_schema));
+//   SchemaJsonRecognizer r(schema.get());   // copyable state, as JsonRecognizer
+//   r.feed("{\"name\": \"x\"") ...
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sampling/json_recognizer.h"
+
+namespace glm::sampling {
+
+struct SchemaNode {
+  enum class Kind : uint8_t { Any, Object, Array, String, Number, Integer, Boolean, Null, Enum };
+  Kind kind = Kind::Any;
+  std::vector<std::string> texts;   // Object: property names as escaped JSON (no quotes), sorted;
+                                    // Enum: the values' compact JSON, sorted
+  std::vector<uint16_t> children;   // Object: node of texts[i]
+  uint64_t required = 0;            // Object: bit i set -> texts[i] is required
+  bool additional = false;          // Object: other keys allowed (free values)
+  uint16_t items = 0;               // Array: node of the elements (0 = the Any node)
+};
+
+class CompiledSchema {
+ public:
+  // Never fails: unsupported parts compile to the Any node (index 0).
+  static CompiledSchema compile(const nlohmann::json& schema);
+  const SchemaNode& node(uint16_t i) const { return nodes_[i]; }
+  uint16_t root() const { return root_; }
+
+ private:
+  uint16_t add(const nlohmann::json& schema, int depth);
+  std::vector<SchemaNode> nodes_;
+  uint16_t root_ = 0;
+};
+
+class SchemaJsonRecognizer {
+ public:
+  static constexpr int kMaxSchemaDepth = 8;
+
+  // schema may be null: plain JSON syntax with the given top-level type.
+  explicit SchemaJsonRecognizer(const CompiledSchema* schema, JsonRoot root = JsonRoot::Any);
+
+  bool feed(uint8_t c);
+  bool feed(std::string_view bytes) {
+    for (char c : bytes)
+      if (!feed(static_cast<uint8_t>(c))) return false;
+    return true;
+  }
+  bool complete() const;
+  // Inside a string whose bytes the schema does not look at (see JsonRecognizer::in_plain_string).
+  bool in_plain_string() const {
+    return (match_ == Match::None || (match_ == Match::Key && key_unknown_)) && syn_.in_plain_string();
+  }
+
+ private:
+  enum class Match : uint8_t { None, Key, Enum };
+  struct Frame {
+    uint16_t node = 0;
+    uint64_t seen = 0;
+  };
+
+  uint16_t expected_value_node() const;
+  bool start_value(uint8_t c);
+  bool match_byte(uint8_t c);   // narrows the candidate range by one byte
+  int exact_match() const;      // index of the candidate equal to the bytes matched, or -1
+  bool end_key();
+  bool close_container(uint8_t c);
+
+  JsonRecognizer syn_;
+  const CompiledSchema* schema_;
+  Frame frames_[kMaxSchemaDepth];
+  uint8_t n_frames_ = 0;
+  uint8_t free_depth_ = 0;      // open containers inside a free (Any) value
+  bool root_started_ = false;
+  bool integer_only_ = false;   // the number being read must be an integer
+  Match match_ = Match::None;
+  bool key_unknown_ = false;    // the key matches no declared property (additional allowed)
+  uint16_t match_node_ = 0;
+  uint16_t lo_ = 0, hi_ = 0;    // candidate range in match_node_'s texts
+  uint16_t pos_ = 0;            // bytes matched
+  uint8_t enum_depth_ = 0;      // syntax depth at which the enum value started
+  uint16_t pending_ = 0;        // node of the value after the current key
+};
+
+}  // namespace glm::sampling

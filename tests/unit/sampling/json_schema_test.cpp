@@ -1,0 +1,175 @@
+// Schema-aware JSON recognition (json_schema_recognizer.h): types, properties / required /
+// additionalProperties, items, enum / const, prefixes accepted and refused; and constrained sampling
+// on a small byte vocabulary whose outputs validate against the schema (checked by a separate,
+// recursive validator of the same subset).
+#include <random>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "sampling/json_constraint.h"
+#include "sampling/json_schema_recognizer.h"
+#include "sampling/sampler.h"
+
+namespace glm::sampling {
+namespace {
+
+using Json = nlohmann::json;
+
+const Json kPerson = Json::parse(R"({
+  "type": "object",
+  "properties": {
+    "name": {"type": "string"}, "age": {"type": "integer"}, "score": {"type": "number"},
+    "tags": {"type": "array", "items": {"type": "string"}},
+    "color": {"enum": ["red", "green"]}, "ok": {"type": "boolean"}, "none": {"type": "null"},
+    "pet": {"type": "object", "properties": {"kind": {"const": "cat"}}, "required": ["kind"]}
+  },
+  "required": ["name", "age"]
+})");
+
+struct Checker {
+  explicit Checker(const Json& schema) : compiled(CompiledSchema::compile(schema)) {}
+  bool prefix(std::string_view s) const {
+    SchemaJsonRecognizer r(&compiled);
+    return r.feed(s);
+  }
+  bool whole(std::string_view s) const {
+    SchemaJsonRecognizer r(&compiled);
+    return r.feed(s) && r.complete();
+  }
+  CompiledSchema compiled;
+};
+
+TEST(JsonSchema, ObjectsWithPropertiesAndRequired) {
+  Checker c(kPerson);
+  for (const char* s : {R"({"name": "x", "age": 3})", R"( {"age": -1, "name": "", "tags": ["a", "b"], "color": "red", "ok": true, "none": null, "score": 1.5e3, "pet": {"kind": "cat"}} )",
+                        R"({"tags": [], "name": "\u00e9\"", "age": 0})"})
+    EXPECT_TRUE(c.whole(s)) << s;
+  for (const char* s : {R"({"name": "x")", R"({"na)", R"({"age": 12, "name": "y", "tags": [)"})
+    EXPECT_TRUE(c.prefix(s)) << s;
+  for (const char* s : {R"({"nam3)", R"({"e)", R"({"name": 1)", R"({"age": 1.)", R"({"age": 1e)", R"({"age": "1)",
+                        R"({"name": "x", "age": 1, "name")", R"({"tags": [1)", R"({"color": "blue)", R"({"color": "re")",
+                        R"({"ok": nul)", R"({"none": f)", R"({"pet": {})", R"({"pet": {"kind": "dog)", R"([)", R"("x")",
+                        R"({"name": "x", "age": 1, "extra")"})
+    EXPECT_FALSE(c.prefix(s)) << s;
+  // A key already given is no candidate any more (no dead-end prefix).
+  EXPECT_FALSE(c.prefix(R"({"name": "x", "nam)"));
+  Checker one(Json::parse(R"({"type": "object", "properties": {"a": {"type": "integer"}}})"));
+  EXPECT_TRUE(one.whole(R"({"a": 1})"));
+  EXPECT_FALSE(one.prefix(R"({"a": 1,)"));  // no key left to write
+  EXPECT_TRUE(c.prefix(R"({"name": "x", "no)"));
+  // '}' only once the required keys are there.
+  EXPECT_FALSE(c.prefix(R"({"name": "x"})"));
+  EXPECT_FALSE(c.prefix(R"({})"));
+}
+
+TEST(JsonSchema, AdditionalPropertiesAndFreeParts) {
+  Json s = kPerson;
+  s["additionalProperties"] = true;
+  Checker c(s);
+  EXPECT_TRUE(c.whole(R"({"extra": [1, {"a": {"b": []}}], "name": "x", "nam": 2, "age": 1})"));
+  EXPECT_FALSE(c.prefix(R"({"name": 1)"));  // declared keys keep their type
+  Checker any_object(Json::parse(R"({"type": "object"})"));
+  EXPECT_TRUE(any_object.whole(R"({"a": 1, "b": {"c": [true]}})"));
+  EXPECT_FALSE(any_object.prefix("["));
+  Checker unsupported(Json::parse(R"({"anyOf": [{"type": "string"}, {"type": "integer"}]})"));
+  EXPECT_TRUE(unsupported.whole("[1, \"x\"]"));  // not enforced: free JSON
+}
+
+TEST(JsonSchema, EnumsAndConsts) {
+  Checker c(Json::parse(R"({"enum": [1, 12, "a", null, {"k": [1, 2]}, -0.5]})"));
+  for (const char* s : {"1", "12", "\"a\"", "null", "{\"k\":[1,2]}", "-0.5", " 12 "}) EXPECT_TRUE(c.whole(s)) << s;
+  for (const char* s : {"123", "2", "\"b", "{\"k\": [", "-0.6", "nu l"}) EXPECT_FALSE(c.prefix(s)) << s;
+  EXPECT_FALSE(c.whole("-0."));
+  Checker in_array(Json::parse(R"({"type": "array", "items": {"enum": [10, 20]}})"));
+  EXPECT_TRUE(in_array.whole("[10, 20,10]"));
+  EXPECT_FALSE(in_array.prefix("[10, 2]"));
+  EXPECT_FALSE(in_array.prefix("[100"));
+}
+
+TEST(JsonSchema, NestedArraysOfObjects) {
+  Checker c(Json::parse(R"({"type": "array", "items": {"type": "object", "properties": {"id": {"type": "integer"},
+                             "sub": {"type": "array", "items": {"type": "boolean"}}}, "required": ["id"]}})"));
+  EXPECT_TRUE(c.whole(R"([{"id": 1}, {"id": 2, "sub": [true, false]}, {"sub": [], "id": -3}])"));
+  EXPECT_FALSE(c.prefix("[{}"));
+  EXPECT_FALSE(c.prefix(R"([{"id": 1, "sub": [1)"));
+  EXPECT_FALSE(c.prefix(R"([{"id": 1}, 2)"));
+}
+
+// Independent validator of the enforced subset (recursive, on parsed values).
+bool validates(const Json& v, const Json& s) {
+  if (!s.is_object()) return true;
+  if (s.contains("const")) return v == s["const"];
+  if (s.contains("enum")) return std::find(s["enum"].begin(), s["enum"].end(), v) != s["enum"].end();
+  std::string type = s.value("type", std::string());
+  if (type == "object") {
+    if (!v.is_object()) return false;
+    const Json props = s.value("properties", Json::object());
+    for (const auto& r : s.value("required", Json::array()))
+      if (!v.contains(r.get<std::string>())) return false;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (props.contains(it.key())) {
+        if (!validates(it.value(), props[it.key()])) return false;
+      } else if (!props.empty() && !s.value("additionalProperties", false)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  if (type == "array") {
+    if (!v.is_array()) return false;
+    for (const auto& e : v)
+      if (s.contains("items") && !validates(e, s["items"])) return false;
+    return true;
+  }
+  if (type == "string") return v.is_string();
+  if (type == "integer") return v.is_number_integer();
+  if (type == "number") return v.is_number();
+  if (type == "boolean") return v.is_boolean();
+  if (type == "null") return v.is_null();
+  return true;
+}
+
+TEST(JsonSchema, SampledOutputsValidate) {
+  std::vector<std::optional<std::string>> bytes;
+  for (int b = 0; b < 128; ++b) bytes.push_back(std::string(1, char(b)));  // ASCII only: nlohmann must parse it
+  for (const char* t : {"{\"", "\":", "\": \"", "\"}", "\",", "\", \"", "true", "false", "null", "12", "0.5", "name",
+                        "age", "tags", "color", "red", "green", "pet", "kind", "cat", "\"]", "[\"", "}}", "\n"})
+    bytes.push_back(std::string(t));
+  const int32_t eos = int32_t(bytes.size());
+  bytes.push_back(std::string("<eos>"));
+  auto trie = std::make_shared<TokenTrie>(bytes, std::vector<int32_t>{eos});
+  auto schema = std::make_shared<const CompiledSchema>(CompiledSchema::compile(kPerson));
+  int finished = 0;
+  for (uint64_t seed = 0; seed < 60; ++seed) {
+    SamplingConfig cfg;
+    cfg.seed = seed;
+    Sampler sampler(cfg, bytes.size());
+    sampler.set_constraint(std::make_unique<JsonConstraint>(trie, JsonConstraintOptions{JsonRoot::Object, schema, {eos}, -1}));
+    std::mt19937 rng{static_cast<uint32_t>(seed)};
+    std::normal_distribution<float> logit(0.0f, 2.0f);
+    std::vector<int32_t> out;
+    std::string text;
+    for (int step = 0; step < 300; ++step) {
+      std::vector<float> row(bytes.size());
+      for (auto& x : row) x = logit(rng);
+      row[size_t(eos)] += 6.0f;
+      for (int b = 'a'; b <= 'z'; ++b) row[size_t(b)] -= 2.0f;  // keep strings short
+      row[size_t('"')] += 2.0f;
+      const int32_t t = sampler.sample(row, {}, out).token_id;
+      if (t == eos) {
+        Json v;
+        ASSERT_NO_THROW(v = Json::parse(text)) << text;
+        EXPECT_TRUE(validates(v, kPerson)) << text;
+        ++finished;
+        break;
+      }
+      out.push_back(t);
+      text += *bytes[size_t(t)];
+    }
+  }
+  EXPECT_GT(finished, 20);
+}
+
+}  // namespace
+}  // namespace glm::sampling
