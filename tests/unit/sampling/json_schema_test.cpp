@@ -2,6 +2,7 @@
 // additionalProperties, items, enum / const, prefixes accepted and refused; and constrained sampling
 // on a small byte vocabulary whose outputs validate against the schema (checked by a separate,
 // recursive validator of the same subset).
+#include <cmath>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -128,6 +129,49 @@ bool validates(const Json& v, const Json& s) {
   if (type == "boolean") return v.is_boolean();
   if (type == "null") return v.is_null();
   return true;
+}
+
+// The trie walk and its fast paths give exactly the tokens a byte-by-byte check allows, in every
+// state a random walk reaches (keys being matched, enums, free keys under additionalProperties).
+TEST(JsonSchema, MaskEqualsBruteForce) {
+  std::vector<std::optional<std::string>> bytes;
+  for (int b = 0; b < 256; ++b) bytes.push_back(std::string(1, char(b)));
+  for (const char* t : {"{\"", "\":", "\": \"", "\"}", "\",", "\", \"", "true", "null", "12", "0.5", "name", "\"name\"",
+                        "age", "ags", "color", "red\"", "\"red\"", "gre", "pet", "\"kind\": \"cat\"}", "[\"", "}}", "extra"})
+    bytes.push_back(std::string(t));
+  const int32_t eos = int32_t(bytes.size());
+  bytes.push_back(std::string("<eos>"));
+  auto trie = std::make_shared<TokenTrie>(bytes, std::vector<int32_t>{eos});
+  for (bool additional : {false, true}) {
+    Json schema = kPerson;
+    schema["additionalProperties"] = additional;
+    auto compiled = std::make_shared<const CompiledSchema>(CompiledSchema::compile(schema));
+    std::mt19937 rng(additional ? 5 : 6);
+    for (int run = 0; run < 20; ++run) {
+      JsonConstraint c(trie, {JsonRoot::Object, compiled, {eos}, -1});
+      std::vector<int32_t> out;
+      std::string text;
+      for (int step = 0; step < 40; ++step) {
+        std::vector<float> row(bytes.size(), 1.0f);
+        c.apply(row, out);
+        std::vector<int32_t> ids, expect;
+        for (size_t i = 0; i < bytes.size(); ++i)
+          if (std::isfinite(row[i])) ids.push_back(int32_t(i));
+        for (size_t i = 0; i + 1 < bytes.size(); ++i) {
+          SchemaJsonRecognizer r(compiled.get(), JsonRoot::Object);
+          if (r.feed(text + *bytes[i])) expect.push_back(int32_t(i));
+        }
+        SchemaJsonRecognizer whole(compiled.get(), JsonRoot::Object);
+        if (whole.feed(text) && whole.complete()) expect.push_back(eos);
+        ASSERT_EQ(ids, expect) << text;
+        ASSERT_FALSE(ids.empty()) << text;
+        const int32_t pick = ids[rng() % ids.size()];
+        if (pick == eos) break;
+        out.push_back(pick);
+        text += *bytes[size_t(pick)];
+      }
+    }
+  }
 }
 
 TEST(JsonSchema, SampledOutputsValidate) {
