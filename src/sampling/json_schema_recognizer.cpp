@@ -12,6 +12,7 @@ using Kind = SchemaNode::Kind;
 
 constexpr int kMaxCompileDepth = 32;
 constexpr size_t kMaxNodes = 60000;
+constexpr size_t kMaxEnumValues = 4096;  // candidate ranges are 16-bit; longer lists are left free
 
 bool is_ws(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
@@ -33,6 +34,7 @@ uint16_t CompiledSchema::add(const nlohmann::json& s, int depth) {
     n.kind = Kind::Enum;
     n.texts.push_back(s["const"].dump());
   } else if (values != s.end() && values->is_array() && !values->empty()) {
+    if (values->size() > kMaxEnumValues) return 0;
     n.kind = Kind::Enum;
     for (const auto& v : *values) n.texts.push_back(v.dump());
     std::sort(n.texts.begin(), n.texts.end());

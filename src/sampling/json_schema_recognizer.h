@@ -9,7 +9,8 @@
 //   "enum" / "const": the value must be one of the listed values written as compact JSON
 //     (nlohmann's dump: no spaces, canonical escapes).
 // Anything else (anyOf/oneOf/allOf, $ref, type lists, string formats/patterns, numeric bounds,
-// min/max items, objects with more than 64 properties) is free JSON at that position. Nesting is
+// min/max items, objects with more than 64 properties, enums of more than 4096 values) is free JSON
+// at that position. Nesting is
 // tracked 8 containers deep; deeper values are free.
 //
 //   auto schema = std::make_shared<CompiledSchema>(CompiledSchema::compile(json_schema));

@@ -73,6 +73,12 @@ TEST(JsonSchema, AdditionalPropertiesAndFreeParts) {
   Checker any_object(Json::parse(R"({"type": "object"})"));
   EXPECT_TRUE(any_object.whole(R"({"a": 1, "b": {"c": [true]}})"));
   EXPECT_FALSE(any_object.prefix("["));
+  Json big_enum = {{"enum", Json::array()}};
+  for (int i = 0; i < 5000; ++i) big_enum["enum"].push_back(i);
+  EXPECT_TRUE(Checker(big_enum).whole("[\"free\"]"));  // too many values to enforce: free
+  Json many_props = {{"type", "object"}, {"properties", Json::object()}};
+  for (int i = 0; i < 65; ++i) many_props["properties"]["p" + std::to_string(i)] = {{"type", "string"}};
+  EXPECT_TRUE(Checker(many_props).whole("[1]"));
   Checker unsupported(Json::parse(R"({"anyOf": [{"type": "string"}, {"type": "integer"}]})"));
   EXPECT_TRUE(unsupported.whole("[1, \"x\"]"));  // not enforced: free JSON
 }
