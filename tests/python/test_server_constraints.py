@@ -55,6 +55,30 @@ def test_json_object_streamed_output_parses(tiny_server):
     assert isinstance(json.loads(text), dict), text
 
 
+def test_json_object_after_reasoning(tiny_server):
+    """Thinking on: the constraint waits for </think> (forced here as the first token), so the
+    reasoning is free and the answer after it is the JSON object; without that wait the constraint
+    would refuse </think> and the whole output would land in reasoning_content."""
+    import httpx
+
+    think_end = httpx.post(tiny_server.url + "/v1/tokenize", json={"prompt": "</think>", "add_special_tokens": False},
+                           timeout=30).json()["tokens"]
+    assert len(think_end) == 1
+    client = tiny_server.openai()
+    stopped = 0
+    for seed in (2, 6, 7):
+        r = client.chat.completions.create(
+            model="glm-tiny", messages=MESSAGES, temperature=1.0, seed=seed, max_tokens=1000,
+            response_format={"type": "json_object"},
+            extra_body={"custom_logit_processor": "ForcedSequenceLogitProcessor",
+                        "custom_params": {"forced_token_ids": think_end}})
+        choice = r.choices[0]
+        if choice.finish_reason == "stop":
+            stopped += 1
+            assert isinstance(json.loads(choice.message.content), dict), choice.message.content
+    assert stopped >= 1
+
+
 def test_json_schema_top_level_type_and_native_api(tiny_server):
     import httpx
 
