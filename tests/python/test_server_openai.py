@@ -197,8 +197,9 @@ def test_tool_calls_both_parsers(parser, markup):
         assert streamed["content"] == ""
 
 
+@pytest.mark.parametrize("thinking", [False, True])
 @pytest.mark.parametrize("parser", ["glm45", "glm47"])
-def test_stream_content_around_tool_calls_equals_non_stream(parser):
+def test_stream_content_around_tool_calls_equals_non_stream(parser, thinking):
     """Text before a call is stripped in message.content; the concatenated stream deltas must be the
     same bytes (and the unchanged text, whitespace included, when no call comes)."""
     call = ("<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Paris</arg_value>\n</tool_call>"
@@ -211,15 +212,22 @@ def test_stream_content_around_tool_calls_equals_non_stream(parser):
         for markup, content in [("\n Let me check. \n\n" + call + "\n", "Let me check."),
                                 ("Sure thing \n" + call + "\nDone.\n", "Sure thing" if parser == "glm45" else None),
                                 ("\n\nNo call here, just text. \n", "\n\nNo call here, just text. \n")]:
+            if thinking:  # reasoning first: the reasoning parser hands the text after </think> on
+                markup = "Thinking it over.</think>" + markup
             extra = forced_tool_call(srv, markup)
+            if thinking:
+                extra["chat_template_kwargs"] = {"enable_thinking": True}
             n = len(extra["custom_params"]["forced_token_ids"])
             kw = dict(model="glm-tiny", messages=MESSAGES, tools=[WEATHER_TOOL], temperature=0, max_tokens=n + 2,
                       extra_body=extra)
             full = client.chat.completions.create(**kw).choices[0]
             if content is not None:
                 assert full.message.content == content
+            if thinking:
+                assert full.message.reasoning_content == "Thinking it over."
             streamed = collect_chat_stream(client.chat.completions.create(stream=True, **kw))
             assert streamed["content"] == full.message.content, markup
+            assert streamed["reasoning"] == (getattr(full.message, "reasoning_content", None) or "")
             assert streamed["finish"] == full.finish_reason
             assert len(streamed["tool_names"]) == len(full.message.tool_calls or [])
 
