@@ -95,6 +95,32 @@ int32_t Sampler::draw(size_t candidates, double mass) {
   return order_[0];
 }
 
+int32_t Sampler::verify_draft(const DraftCheck& draft, size_t candidates, double mass) {
+  // p(d) over the renormalised candidate set; 0 when top-k / top-p / min-p removed d.
+  float raw = 0.0f;
+  size_t slot = candidates;
+  for (size_t i = 0; i < candidates; ++i)
+    if (order_[i] == draft.token) {
+      raw = probs_[static_cast<size_t>(draft.token)];
+      slot = i;
+      break;
+    }
+  const double p = mass > 0.0 ? static_cast<double>(raw) / mass : 0.0;
+  if (slot < candidates) {
+    if (p >= static_cast<double>(draft.threshold_single)) return draft.token;
+    if (uniform01(rng_) * static_cast<double>(draft.threshold_acc) < p) return draft.token;
+  }
+  // Rejected: the residual distribution is p with d removed (max(p - q, 0) for a point-mass q).
+  if (slot < candidates) {
+    order_[slot] = order_[candidates - 1];
+    --candidates;
+    mass -= raw;
+  }
+  if (candidates == 0 || !(mass > 0.0)) return draft.token;  // d held all the mass: accepted above
+  // draw() looks at probs_ by id; the removed id is simply no longer a candidate.
+  return draw(candidates, mass);
+}
+
 void Sampler::fill_top_logprobs(std::span<const float> source, bool source_is_logits, float log_norm, int n,
                                 SampleResult& out) {
   // source holds logits (greedy: logprob = logit - log_norm) or probabilities (logprob = log p).
@@ -118,7 +144,8 @@ void Sampler::fill_top_logprobs(std::span<const float> source, bool source_is_lo
 }
 
 SampleResult Sampler::sample(std::span<float> logits, std::span<const int32_t> prompt_ids,
-                             std::span<const int32_t> output_ids, bool want_logprob, int top_logprobs) {
+                             std::span<const int32_t> output_ids, bool want_logprob, int top_logprobs,
+                             const DraftCheck& draft) {
   if (logits.size() != vocab_size_)
     fail(ErrorKind::Internal, "sampler: logits row has {} entries, vocabulary is {}", logits.size(), vocab_size_);
   update_counts(output_ids);
@@ -144,6 +171,7 @@ SampleResult Sampler::sample(std::span<float> logits, std::span<const int32_t> p
 
   if (is_greedy()) {
     result.token_id = static_cast<int32_t>(argmax);
+    result.draft_accepted = draft.token == result.token_id;
     if (want_logprob || top_logprobs > 0) {
       double sum = 0.0;
       for (float l : logits) sum += std::exp(static_cast<double>(l) - max_logit);
@@ -211,7 +239,12 @@ SampleResult Sampler::sample(std::span<float> logits, std::span<const int32_t> p
   }
   double mass = 0.0;
   for (size_t i = 0; i < candidates; ++i) mass += probs_[static_cast<size_t>(order_[i])];
-  result.token_id = candidates > 0 ? draw(candidates, mass) : static_cast<int32_t>(argmax);
+  if (draft.token >= 0 && candidates > 0) {
+    result.token_id = verify_draft(draft, candidates, mass);
+    result.draft_accepted = result.token_id == draft.token;
+  } else {
+    result.token_id = candidates > 0 ? draw(candidates, mass) : static_cast<int32_t>(argmax);
+  }
 
   if (want_logprob || top_logprobs > 0) {
     result.logprob = clamp_logprob(std::log(static_cast<double>(probs_[static_cast<size_t>(result.token_id)])));

@@ -60,8 +60,21 @@ struct SamplingConfig {
   std::optional<uint64_t> seed;         // same seed + same logits -> same tokens
 };
 
+// Speculative verification of one drafted token against this row (engine/speculative.h). The draft is a
+// point mass (the MTP layer's argmax), so exact rejection sampling is: accept d with probability p(d),
+// where p is the row's final sampling distribution (after penalties, processor, temperature, top-k/p,
+// min-p); on rejection draw from p with d removed and renormalised. SGLang's thresholds make it lossy:
+// accept also when p(d) >= threshold_single, or when coin <= p(d) / threshold_acc (both 1 = exact).
+// Greedy rows accept iff the argmax equals d (the argmax is the token either way).
+struct DraftCheck {
+  int32_t token = -1;  // < 0: no draft (a plain sample, e.g. the bonus row)
+  float threshold_single = 1.0f;
+  float threshold_acc = 1.0f;
+};
+
 struct SampleResult {
   int32_t token_id = 0;
+  bool draft_accepted = false;                          // token_id == DraftCheck::token by acceptance
   float logprob = 0.0f;                                 // when requested
   std::vector<std::pair<int32_t, float>> top_logprobs;  // best first, ties to the lower id
 };
@@ -76,7 +89,8 @@ class Sampler {
 
   // logits: one row of vocab_size floats; modified in place (penalties, processor).
   SampleResult sample(std::span<float> logits, std::span<const int32_t> prompt_ids,
-                      std::span<const int32_t> output_ids, bool want_logprob = false, int top_logprobs = 0);
+                      std::span<const int32_t> output_ids, bool want_logprob = false, int top_logprobs = 0,
+                      const DraftCheck& draft = {});
 
   const SamplingConfig& config() const { return config_; }
   bool is_greedy() const;
@@ -85,6 +99,7 @@ class Sampler {
   void update_counts(std::span<const int32_t> output_ids);
   void apply_penalties(std::span<float> logits, size_t output_len) const;
   int32_t draw(size_t candidates, double mass);
+  int32_t verify_draft(const DraftCheck& draft, size_t candidates, double mass);
   void fill_top_logprobs(std::span<const float> logprobs_source, bool source_is_logits, float log_norm,
                          int n, SampleResult& out);
 
