@@ -44,13 +44,16 @@ std::unique_ptr<Glm4MoeModel> Glm4MoeModel::load(const std::string& model_dir, T
       new Glm4MoeModel(std::move(ckpt), std::move(cfg), std::move(w), pool, opt.max_batch_tokens));
 }
 
-std::unique_ptr<KvPagePool> Glm4MoeModel::make_kv_pool(int64_t n_pages, int64_t page_size, KvDType kv_dtype) const {
-  return std::make_unique<KvPagePool>(cfg_.num_hidden_layers, cfg_.kv_dim(), page_size, n_pages, kv_dtype);
+std::unique_ptr<KvPagePool> Glm4MoeModel::make_kv_pool(int64_t n_pages, int64_t page_size, KvDType kv_dtype,
+                                                       bool with_draft_layer) const {
+  return std::make_unique<KvPagePool>(cfg_.num_hidden_layers + (with_draft_layer ? 1 : 0), cfg_.kv_dim(), page_size,
+                                      n_pages, kv_dtype);
 }
 
 ForwardResult Glm4MoeModel::forward(std::span<const SequenceInput> batch, KvPagePool& kv_pool,
                                     const ForwardOptions& opt) {
-  if (kv_pool.n_layers() != cfg_.num_hidden_layers || kv_pool.kv_dim() != cfg_.kv_dim())
+  const int64_t L = cfg_.num_hidden_layers;
+  if ((kv_pool.n_layers() != L && kv_pool.n_layers() != L + 1) || kv_pool.kv_dim() != cfg_.kv_dim())
     fail(ErrorKind::InvalidArgument, "forward: KV pool shape ({} layers, kv_dim {}) does not match the model",
          kv_pool.n_layers(), kv_pool.kv_dim());
   ws_.layout.build(batch, kv_pool, cfg_.vocab_size, ws_.max_tokens, cfg_.max_position_embeddings);

@@ -38,11 +38,14 @@ class Glm4MoeModel {
 
   // A pool sized for this model's layers.
   // K/V stored as kv_dtype (bf16 = --kv-cache-dtype auto; see kernels/kv_format.h).
+  // with_draft_layer adds layer L for the MTP draft (NextNDraft): with speculative decoding a position's
+  // target and draft K/V live in the same page, so a sequence has one page table for both and the prefix
+  // cache carries the draft's K/V along with the target's.
   std::unique_ptr<KvPagePool> make_kv_pool(int64_t n_pages, int64_t page_size = 16,
-                                           KvDType kv_dtype = KvDType::BF16) const;
+                                           KvDType kv_dtype = KvDType::BF16, bool with_draft_layer = false) const;
 
-  // Runs the batch, appends the new K/V to each sequence's cache (its length becomes start_pos + n) and
-  // returns logits (last token of each sequence, or all tokens where asked) and final post-norm hidden
+  // Runs the batch (layers 0..L-1 of kv_pool; a draft layer L is left alone), appends the new K/V to each
+  // sequence's cache (its length becomes start_pos + n) and returns logits (last token of each sequence, or all tokens where asked) and final post-norm hidden
   // states. The result views the workspace and is valid until the next call.
   ForwardResult forward(std::span<const SequenceInput> batch, KvPagePool& kv_pool, const ForwardOptions& opt = {});
 

@@ -28,8 +28,10 @@ std::unique_ptr<KvPagePool> NextNDraft::make_kv_pool(int64_t n_pages, int64_t pa
 ForwardResult NextNDraft::forward(std::span<const SequenceInput> batch, const float* prev_hidden, KvPagePool& kv_pool,
                                   const ForwardOptions& opt) {
   const ModelConfig& c = target_.config();
-  if (kv_pool.n_layers() != 1 || kv_pool.kv_dim() != c.kv_dim())
-    fail(ErrorKind::InvalidArgument, "MTP forward: KV pool must have 1 layer of kv_dim {}", c.kv_dim());
+  const int64_t layers = kv_pool.n_layers();
+  if ((layers != 1 && layers != c.num_hidden_layers + 1) || kv_pool.kv_dim() != c.kv_dim())
+    fail(ErrorKind::InvalidArgument, "MTP forward: KV pool must have 1 (own) or {} (shared) layers of kv_dim {}",
+         c.num_hidden_layers + 1, c.kv_dim());
   ws_.layout.build(batch, kv_pool, c.vocab_size, ws_.max_tokens, c.max_position_embeddings);
   const int64_t T = ws_.layout.n_tokens, H = c.hidden_size;
   const float eps = float(c.rms_norm_eps);
@@ -40,7 +42,7 @@ ForwardResult NextNDraft::forward(std::span<const SequenceInput> batch, const fl
   linear(ws_.eh_in.data(), T, w_.eh_proj, nullptr, ws_.x.data(), pool);
   if (opt.on_layer) opt.on_layer(0, ws_.x.data(), T);
   fill_rope(target_.rope(), ws_);
-  run_decoder_layer(c, w_.layer, batch, 0, kv_pool, ws_, pool, opt);
+  run_decoder_layer(c, w_.layer, batch, layers - 1, kv_pool, ws_, pool, opt);
   if (opt.on_layer) opt.on_layer(1, ws_.x.data(), T);
   for (const auto& in : batch) in.kv->set_length(in.start_pos + int64_t(in.tokens.size()));
   return finish_forward(c, w_.shared_head_norm, target_.weights().lm_head, ws_, pool);

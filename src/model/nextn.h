@@ -17,6 +17,9 @@ class NextNDraft {
   // Throws GlmError(InvalidModel) when the target was loaded without an MTP layer.
   NextNDraft(const Glm4MoeModel& target, int64_t max_batch_tokens);
 
+  // A one-layer pool of its own. The draft also runs on a target pool made with
+  // Glm4MoeModel::make_kv_pool(.., with_draft_layer = true): then it uses that pool's last layer (L), and a
+  // sequence's KvSequence serves both models (the scheduler's speculative decoding does this).
   std::unique_ptr<KvPagePool> make_kv_pool(int64_t n_pages, int64_t page_size = 16,
                                            KvDType kv_dtype = KvDType::BF16) const;
 

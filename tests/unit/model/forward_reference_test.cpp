@@ -232,6 +232,40 @@ TEST_P(ForwardReference, MtpLogits) {
               argmax_checked);
 }
 
+// Speculative decoding keeps the draft's K/V as layer L of the target's pages: the target must not touch
+// that layer and the draft must give the same logits there as on a pool of its own.
+TEST_P(ForwardReference, MtpOnSharedPoolMatchesOwnPool) {
+  if (!model().weights().nextn) GTEST_SKIP() << "no MTP layer";
+  const int64_t V = model().config().vocab_size;
+  NextNDraft draft(model(), 512);
+  auto pool = model().make_kv_pool(64), dpool = draft.make_kv_pool(64);
+  auto shared = model().make_kv_pool(64, 16, KvDType::BF16, true);
+  auto ids = prompt(0);
+  const size_t T = ids.size();
+  std::vector<int32_t> next(ids.begin() + 1, ids.end());
+  next.push_back(ids[0]);
+  KvSequence seq, dseq, both;
+  PrefillOutput a = prefill(model(), *pool, seq, ids);
+  PrefillOutput b = prefill(model(), *shared, both, ids);
+  ASSERT_EQ(a.hidden, b.hidden);
+  SequenceInput in{next, 0, &dseq, true};
+  ForwardResult r = draft.forward(std::span<const SequenceInput>(&in, 1), a.hidden.data(), *dpool);
+  std::vector<float> own(r.logits, r.logits + T * V);
+  in.kv = &both;
+  r = draft.forward(std::span<const SequenceInput>(&in, 1), b.hidden.data(), *shared);
+  EXPECT_EQ(own, std::vector<float>(r.logits, r.logits + T * V));
+  // The target's layers are untouched by the draft: a decode step gives the same logits on both pools.
+  SequenceInput step{std::span<const int32_t>(&ids[0], 1), int64_t(T), &seq, false};
+  ForwardResult t1 = model().forward(std::span<const SequenceInput>(&step, 1), *pool);
+  std::vector<float> l1(t1.logits, t1.logits + V);
+  step.kv = &both;
+  ForwardResult t2 = model().forward(std::span<const SequenceInput>(&step, 1), *shared);
+  EXPECT_EQ(l1, std::vector<float>(t2.logits, t2.logits + V));
+  seq.release(*pool);
+  dseq.release(*dpool);
+  both.release(*shared);
+}
+
 TEST_P(ForwardReference, RouterLogitsAndChoices) {
   const int p = 1;
   const ModelConfig& c = model().config();
