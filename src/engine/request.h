@@ -77,7 +77,8 @@ struct GenerateOutput {
   int completion_tokens = 0;           // so far
   int cached_tokens = 0;               // prompt tokens served from the prefix cache
   int spec_verify_ct = 0;              // speculative rounds (0 without speculation)
-  int spec_accepted_tokens = 0;
+  int spec_accepted_tokens = 0;        // drafts accepted (SGLang meta_info spec_accept_token_num)
+  int spec_draft_tokens = 0;           // drafts verified (spec_draft_token_num)
 };
 
 }  // namespace glm

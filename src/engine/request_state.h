@@ -12,6 +12,17 @@
 
 namespace glm {
 
+// Speculative decoding state of one request (engine/speculative.h). Invariant between iterations:
+// draft_valid == kv.length() (the MTP layer's K/V, layer L of the same pages, is exact up to there).
+struct SpecState {
+  int32_t next_draft = -1;        // d1 of the next round: the draft's argmax at position kv.length() - 1
+  std::vector<float> hidden;      // the draft's hidden state there (chained into d2)
+  int64_t draft_valid = 0;        // positions whose draft K/V came from the target's hidden states
+  int depth = 0;                  // drafts verified this round
+  std::vector<int32_t> verify;    // this round's target input: last token, d1..d_depth
+  int verify_ct = 0, accepted = 0, drafted = 0;  // rounds, accepted drafts, verified drafts
+};
+
 struct RequestState {
   GenerateRequest req;
   Engine::Sink sink;
@@ -26,7 +37,10 @@ struct RequestState {
   std::string text;                  // all decoded output text
   size_t emitted = 0;                // bytes of `text` already sent
   bool done = false;
+  SpecState spec;
 
+  // Token at absolute position q of prompt + output.
+  int32_t token_at(int64_t q) const { return q < prompt_len() ? req.input_ids[size_t(q)] : output[size_t(q - prompt_len())]; }
   int64_t prompt_len() const { return int64_t(req.input_ids.size()); }
   bool in_prefill() const { return prefilled < prompt_len(); }
 };

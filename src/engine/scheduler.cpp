@@ -37,7 +37,8 @@ Scheduler::Scheduler(std::unique_ptr<Glm4MoeModel> model, Tokenizer tokenizer, S
   if (cfg_.max_running_requests <= 0) cfg_.max_running_requests = 1;
   if (cfg_.max_prefill_tokens <= 0) cfg_.max_prefill_tokens = model_->max_batch_tokens();
   n_pages_ = (cfg_.kv_capacity_tokens + cfg_.page_size - 1) / cfg_.page_size;
-  kv_pool_ = model_->make_kv_pool(n_pages_, cfg_.page_size, cfg_.kv_dtype);
+  // With speculation the MTP draft's K/V is one more layer of the same pages (speculative.h).
+  kv_pool_ = model_->make_kv_pool(n_pages_, cfg_.page_size, cfg_.kv_dtype, cfg_.spec.enabled());
   free_pages_ = kv_pool_->free_pages();
   if (!cfg_.disable_radix_cache) cache_ = std::make_unique<RadixCache>(*kv_pool_);
   const size_t half = kv_pool_->bytes() / 2;
@@ -54,6 +55,12 @@ Scheduler::Scheduler(std::unique_ptr<Glm4MoeModel> model, Tokenizer tokenizer, S
   logits_row_.resize(size_t(model_->config().vocab_size));
   constraints_ = std::make_unique<OutputConstraints>(tokenizer_, model_->config().vocab_size, eos_ids_,
                                                      think_tokens_.think_end);
+  if (cfg_.spec.enabled()) {
+    spec_ = std::make_unique<SpeculativeDecoder>(*model_, cfg_.spec);
+    if (cfg_.spec.adaptive || cfg_.spec.guard) spec_->calibrate(*kv_pool_);  // before the loop thread
+    spdlog::info("speculative decoding: EAGLE chain over the MTP layer, {} steps{}", cfg_.spec.num_steps,
+                 cfg_.spec.adaptive ? " at most (adaptive depth)" : "");
+  }
   worker_ = std::thread([this] { loop(); });
 }
 
@@ -120,6 +127,7 @@ EngineStats Scheduler::stats() const {
   s.total_prompt_tokens = total_prompt_;
   s.total_generated_tokens = total_generated_;
   s.total_requests = total_requests_;
+  s.spec_accept_length = spec_accept_length_;
   return s;
 }
 
@@ -155,6 +163,8 @@ nlohmann::json Scheduler::server_info() const {
           {"page_size", cfg_.page_size},
           {"disable_radix_cache", cache_ == nullptr},
           {"context_length", context_length()},
+          {"speculative_num_steps", cfg_.spec.num_steps},
+          {"speculative_adaptive_depth", cfg_.spec.adaptive},
           {"engine", "scheduler"}};
 }
 
@@ -185,7 +195,9 @@ void Scheduler::loop() {
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::lock_guard lk(mu_);
         ++forward_calls_;
-        if (s > 0) gen_throughput_ = double(batch_reqs_.size()) / s;  // tokens sampled per second
+        if (s > 0) gen_throughput_ = double(step_tokens_) / s;  // tokens sampled per second
+        if (spec_ && spec_->rounds() > 0)
+          spec_accept_length_ = double(spec_->round_tokens()) / double(spec_->rounds());
       }
     } catch (const std::exception& e) {
       spdlog::error("scheduler: forward failed: {}", e.what());
@@ -249,7 +261,13 @@ void Scheduler::admit() {
   for (RequestState* r : admitted_) {
     // Leave one prompt token to compute: its logits give the first output token.
     r->cached_tokens = cache_->match_into(r->req.input_ids, r->prompt_len() - 1, r->kv);
+    if (spec_ && r->cached_tokens > 0) {
+      // The draft's K/V at the last matched position was made with the token after it, which the cache
+      // key does not hold: recompute that position (its target K/V comes out identical).
+      r->kv.truncate(--r->cached_tokens);
+    }
     r->prefilled = r->cached_tokens;
+    r->spec.draft_valid = r->cached_tokens;
   }
   std::lock_guard lk(mu_);
   cache_pages_ = cache_->pages();
@@ -259,19 +277,31 @@ void Scheduler::admit() {
 bool Scheduler::step() {
   batch_reqs_.clear();
   batch_inputs_.clear();
+  decode_reqs_.clear();
+  step_tokens_ = 0;
   int64_t budget = model_->max_batch_tokens();
-  // Decode tokens first: every running request past its prompt advances each iteration.
-  for (auto& rp : running_) {
+  for (auto& rp : running_)
+    if (!rp->done && !rp->in_prefill()) decode_reqs_.push_back(rp.get());
+  // With speculation a decoding request verifies [last, d1..dk] (drafted here); else it feeds its last token.
+  if (spec_) budget -= spec_->plan(decode_reqs_, budget, context_length(), *kv_pool_);
+  for (RequestState* rp : decode_reqs_) {
     RequestState& r = *rp;
-    if (r.done || r.in_prefill() || budget < 1) continue;
     SequenceInput in;
     in.kv = &r.kv;
-    in.tokens = std::span<const int32_t>(&r.output.back(), 1);
     in.start_pos = r.prompt_len() + int64_t(r.output.size()) - 1;
-    budget -= 1;
+    if (spec_) {
+      if (r.spec.depth < 0) continue;  // did not fit this iteration
+      in.tokens = std::span<const int32_t>(r.spec.verify);
+      in.all_logits = true;
+    } else {
+      if (budget < 1) continue;
+      in.tokens = std::span<const int32_t>(&r.output.back(), 1);
+      budget -= 1;
+    }
     batch_reqs_.push_back(&r);
     batch_inputs_.push_back(in);
   }
+  const size_t n_decode = batch_reqs_.size();
   int64_t prefill_budget = std::min(budget, cfg_.max_prefill_tokens);
   for (auto& rp : running_) {
     RequestState& r = *rp;
@@ -287,36 +317,89 @@ bool Scheduler::step() {
     batch_inputs_.push_back(in);
   }
   if (batch_reqs_.empty()) return false;
+  int64_t batch_tokens = 0;
+  for (const auto& in : batch_inputs_) batch_tokens += int64_t(in.tokens.size());
+  const auto t0 = std::chrono::steady_clock::now();
   ForwardResult res = model_->forward(std::span<const SequenceInput>(batch_inputs_), *kv_pool_);
+  if (spec_ && n_decode == batch_reqs_.size())  // decode-only forwards time the verify cost online
+    spec_->policy().record_target(batch_tokens,
+                                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   const int64_t vocab = model_->config().vocab_size;
+  int64_t row = 0, token = 0;  // first logits row / hidden row of each sequence
   for (size_t i = 0; i < batch_reqs_.size(); ++i) {
     RequestState& r = *batch_reqs_[i];
+    const SequenceInput& in = batch_inputs_[i];
+    const int64_t n = int64_t(in.tokens.size());
+    const float* logits = res.logits + row * vocab;
+    row += in.all_logits ? n : 1;
+    token += n;
+    const size_t before = r.output.size();
     if (r.in_prefill()) {
-      r.prefilled += int64_t(batch_inputs_[i].tokens.size());
-      if (r.in_prefill()) continue;  // more prompt chunks to go
+      r.prefilled += n;
+      if (!r.in_prefill()) sample_and_emit(r, logits);  // else more prompt chunks to go
+      if (spec_ && !r.done) spec_->add_extend(r, in.start_pos, n, token - n);
+    } else if (spec_) {
+      verify_and_emit(r, logits);
+      // Accepted drafts and the bonus token: the draft extends over the target's hidden states of
+      // [last, d1..da] paired with [d1..da, bonus].
+      if (!r.done) spec_->add_extend(r, in.start_pos, int64_t(r.output.size() - before), token - n);
+    } else {
+      sample_and_emit(r, logits);
     }
-    sample_and_emit(r, res.logits + int64_t(i) * vocab);
+    step_tokens_ += int64_t(r.output.size() - before);
   }
+  if (spec_) spec_->run_extend(res, *kv_pool_);
+  if (n_decode > 0 && ++decode_steps_ % 40 == 0) log_decode();
   return true;
 }
 
+void Scheduler::log_decode() {
+  int64_t tokens = 0;
+  for (const auto& r : running_)
+    if (!r->done) tokens += r->kv.length();
+  std::lock_guard lk(mu_);
+  if (spec_)
+    spdlog::info("Decode batch. #running-req: {}, #token: {}, token usage: {:.2f}, accept len: {:.2f}, "
+                 "gen throughput (token/s): {:.2f}, #queue-req: {}",
+                 running_.size(), tokens, double(tokens) / double(n_pages_ * cfg_.page_size), spec_accept_length_,
+                 gen_throughput_, waiting_.size());
+  else
+    spdlog::info("Decode batch. #running-req: {}, #token: {}, token usage: {:.2f}, gen throughput (token/s): {:.2f}, "
+                 "#queue-req: {}",
+                 running_.size(), tokens, double(tokens) / double(n_pages_ * cfg_.page_size), gen_throughput_,
+                 waiting_.size());
+}
+
 void Scheduler::sample_and_emit(RequestState& r, const float* logits) {
-  const SamplingParams& sp = r.req.sampling;
   GenerateOutput out;
-  out.rid = r.req.rid;
-  out.prompt_tokens = int(r.prompt_len());
-  if (sp.max_new_tokens == 0) {
+  if (r.req.sampling.max_new_tokens == 0) {
     finish(r, FinishReason::Length, out);
     return;
   }
   std::copy_n(logits, logits_row_.size(), logits_row_.begin());
   sampling::SampleResult s =
       r.sampler->sample(logits_row_, r.req.input_ids, r.output, r.req.return_logprob, r.req.top_logprobs_num);
+  FinishReason reason = append_token(r, s, out);
+  emit(r, reason, out);
+}
+
+void Scheduler::verify_and_emit(RequestState& r, const float* rows) {
+  GenerateOutput out;
+  FinishReason reason = FinishReason::None;
+  spec_->verify(r, rows, logits_row_, [&](sampling::SampleResult& s) {
+    reason = append_token(r, s, out);
+    return reason == FinishReason::None;
+  });
+  // Keep the K/V of the tokens kept (all but the newest output token); rejected drafts are overwritten.
+  r.kv.truncate(r.prompt_len() + int64_t(r.output.size()) - 1);
+  emit(r, reason, out);
+}
+
+FinishReason Scheduler::append_token(RequestState& r, sampling::SampleResult& s, GenerateOutput& out) {
+  const SamplingParams& sp = r.req.sampling;
   r.output.push_back(s.token_id);
-  out.new_token_ids.assign(1, s.token_id);
+  out.new_token_ids.push_back(s.token_id);
   if (r.req.return_logprob) out.logprobs.push_back({s.token_id, s.logprob, std::move(s.top_logprobs)});
-  out.completion_tokens = int(r.output.size());
-  out.cached_tokens = int(r.cached_tokens);
 
   const bool min_reached = int(r.output.size()) > sp.min_new_tokens;
   const bool is_stop_id =
@@ -327,25 +410,33 @@ void Scheduler::sample_and_emit(RequestState& r, const float* logits) {
     reason = FinishReason::Stop;
     out.matched_stop = s.token_id;
     r.text += r.decoder->finish();
-  } else {
-    r.decoder->push(s.token_id, r.text);
-    if (min_reached) {
-      if (auto m = r.stops.find(r.text, r.emitted)) {
-        reason = FinishReason::Stop;
-        out.matched_stop = m->stop;
-        r.text.resize(sp.no_stop_trim ? m->pos + m->stop.size() : m->pos);
-      }
-    }
-    if (reason == FinishReason::None) {
-      const bool at_limit = int(r.output.size()) >= sp.max_new_tokens;
-      const bool at_context =
-          r.prompt_len() + int64_t(r.output.size()) >= context_length();
-      if (at_limit || at_context) {
-        reason = FinishReason::Length;
-        r.text += r.decoder->finish();
-      }
+    return reason;
+  }
+  r.decoder->push(s.token_id, r.text);
+  if (min_reached) {
+    if (auto m = r.stops.find(r.text, r.emitted)) {
+      out.matched_stop = m->stop;
+      r.text.resize(sp.no_stop_trim ? m->pos + m->stop.size() : m->pos);
+      return FinishReason::Stop;
     }
   }
+  const bool at_limit = int(r.output.size()) >= sp.max_new_tokens;
+  const bool at_context = r.prompt_len() + int64_t(r.output.size()) >= context_length();
+  if (at_limit || at_context) {
+    reason = FinishReason::Length;
+    r.text += r.decoder->finish();
+  }
+  return reason;
+}
+
+void Scheduler::emit(RequestState& r, FinishReason reason, GenerateOutput& out) {
+  out.rid = r.req.rid;
+  out.prompt_tokens = int(r.prompt_len());
+  out.completion_tokens = int(r.output.size());
+  out.cached_tokens = int(r.cached_tokens);
+  out.spec_verify_ct = r.spec.verify_ct;
+  out.spec_accepted_tokens = r.spec.accepted;
+  out.spec_draft_tokens = r.spec.drafted;
   size_t visible = r.text.size();
   if (reason == FinishReason::None) {
     visible -= r.stops.hold_back(r.text);
@@ -366,6 +457,9 @@ void Scheduler::finish(RequestState& r, FinishReason reason, GenerateOutput& out
   out.prompt_tokens = int(r.prompt_len());
   out.completion_tokens = int(r.output.size());
   out.cached_tokens = int(r.cached_tokens);
+  out.spec_verify_ct = r.spec.verify_ct;
+  out.spec_accepted_tokens = r.spec.accepted;
+  out.spec_draft_tokens = r.spec.drafted;
   const bool was_running =
       std::find_if(running_.begin(), running_.end(), [&](const auto& p) { return p.get() == &r; }) != running_.end();
   // Aborted requests are not cached: an abort may come from a failed forward with half-written pages.
@@ -374,7 +468,9 @@ void Scheduler::finish(RequestState& r, FinishReason reason, GenerateOutput& out
     const int64_t budget = n_pages_ - (reserved_pages_ - r.reserved_pages) - cache_->pages();
     cache_key_.assign(r.req.input_ids.begin(), r.req.input_ids.end());
     cache_key_.insert(cache_key_.end(), r.output.begin(), r.output.end());
-    cache_->insert(cache_key_, r.kv.length(), r.kv, budget);
+    // With speculation only positions whose draft K/V is exact go in (the last round's are not).
+    const int64_t valid = spec_ ? std::min(r.kv.length(), r.spec.draft_valid) : r.kv.length();
+    cache_->insert(cache_key_, valid, r.kv, budget);
   }
   // Pages go back before the sink runs, so a client that saw the final event sees the pool freed.
   r.kv.release(*kv_pool_);

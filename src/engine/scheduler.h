@@ -23,7 +23,12 @@
 // only the rest is prefilled; when a request finishes, the full pages of prompt + output are copied
 // into the cache. Cache pages come from the same pool: admission evicts LRU leaves while
 // reserved pages + cache pages + the new request's pages exceed the pool.
-// Not implemented: retraction (not needed with worst-case reservation), speculative decoding.
+// Speculative decoding (cfg.spec, speculative.h): step 3 puts [last token, d1..dk] of every decoding
+// request in the batch (all_logits), step 4 accepts a run of tokens per request through the same stop
+// checks (one event carries them all), truncates the K/V of rejected tokens, then one MTP draft-extend
+// forward covers the new prompt chunks and accepted tokens. A prefix-cache hit recomputes its last
+// position (the draft's K/V there depends on the next token); inserts stop where the draft's K/V is exact.
+// Not implemented: retraction (not needed with worst-case reservation).
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -36,6 +41,7 @@
 #include "engine/radix_cache.h"
 #include "engine/request_state.h"
 #include "engine/scheduler_config.h"
+#include "engine/speculative.h"
 #include "model/glm4_moe.h"
 #include "tokenizer/tokenizer.h"
 
@@ -71,6 +77,12 @@ class Scheduler : public Engine {
   void admit();
   bool step();  // one forward; false when nothing ran
   void sample_and_emit(RequestState& r, const float* logits);
+  void verify_and_emit(RequestState& r, const float* rows);
+  // Appends one sampled token to r with every stop check; returns why r finished (None: it goes on).
+  FinishReason append_token(RequestState& r, sampling::SampleResult& s, GenerateOutput& out);
+  // Sends what append_token gathered (text up to what may still start a stop string), or finishes r.
+  void emit(RequestState& r, FinishReason reason, GenerateOutput& out);
+  void log_decode();
   void finish(RequestState& r, FinishReason reason, GenerateOutput& out);
   void release_done();
 
@@ -79,6 +91,7 @@ class Scheduler : public Engine {
   SchedulerConfig cfg_;
   std::unique_ptr<KvPagePool> kv_pool_;
   std::unique_ptr<RadixCache> cache_;  // null when disabled
+  std::unique_ptr<SpeculativeDecoder> spec_;  // null without speculative decoding
   int64_t n_pages_ = 0;
   std::vector<int32_t> eos_ids_;
   sampling::ThinkingBudgetTokens think_tokens_;
@@ -96,10 +109,14 @@ class Scheduler : public Engine {
   int64_t free_pages_ = 0, reserved_pages_ = 0, forward_calls_ = 0, cache_pages_ = 0;
   int64_t total_cached_ = 0, total_prompt_ = 0, total_generated_ = 0, total_requests_ = 0;
   double gen_throughput_ = 0;
+  double spec_accept_length_ = 0;
 
   // Loop thread only.
   std::vector<std::unique_ptr<RequestState>> running_;
   std::vector<RequestState*> batch_reqs_;
+  std::vector<RequestState*> decode_reqs_;
+  int64_t step_tokens_ = 0;     // tokens sampled by the last step
+  int64_t decode_steps_ = 0;    // for the periodic decode log line
   std::vector<SequenceInput> batch_inputs_;
   std::vector<float> logits_row_;
   std::vector<int32_t> cache_key_;  // prompt + output of a finishing request

@@ -6,6 +6,18 @@
 
 namespace glm {
 
+// Speculative decoding with the checkpoint's MTP layer (engine/speculative.h). SGLang's (num_steps,
+// eagle_topk = 1, num_draft_tokens = num_steps + 1) chain.
+struct SpecConfig {
+  int num_steps = 0;        // draft depth per round; 0 = speculation off
+  bool adaptive = false;    // --speculative-num-steps auto: depth per round in [0, num_steps] (spec_depth.h)
+  bool guard = true;        // fixed depth: fall back to the adaptive depth where num_steps would be slower
+                            // than plain decoding (one warning)
+  float accept_threshold_single = 1.0f;  // SGLang's lossy acceptance knobs (1, 1 = exact)
+  float accept_threshold_acc = 1.0f;
+  bool enabled() const { return num_steps > 0; }
+};
+
 struct SchedulerConfig {
   int max_running_requests = 64;     // requests decoding together
   int64_t chunked_prefill_size = 512;  // max prompt tokens of one request per iteration (<= 0: no chunking)
@@ -15,6 +27,7 @@ struct SchedulerConfig {
   KvDType kv_dtype = KvDType::BF16;    // --kv-cache-dtype (auto = bf16)
   int64_t context_length = 0;          // prompt + output limit (0: config.json max_position_embeddings)
   bool disable_radix_cache = false;    // no prefix cache is implemented yet: accepted and reported
+  SpecConfig spec;                     // needs a model loaded with its MTP layer
 };
 
 }  // namespace glm

@@ -1,0 +1,86 @@
+#include "engine/spec_depth.h"
+
+#include <algorithm>
+#include <iterator>
+
+namespace glm {
+
+namespace {
+
+constexpr double kEma = 0.2;       // weight of a new timing
+constexpr double kDecay = 0.995;   // per recorded round: acceptance adapts over a few hundred rounds
+constexpr int kExploreEvery = 16;
+
+void ema(std::map<int64_t, double>& table, int64_t n, double seconds) {
+  if (n <= 0 || !(seconds >= 0)) return;
+  auto [it, fresh] = table.emplace(n, seconds);
+  if (!fresh) it->second = (1 - kEma) * it->second + kEma * seconds;
+}
+
+}  // namespace
+
+void SpecDepthPolicy::record_target(int64_t n_tokens, double seconds) { ema(target_s_, n_tokens, seconds); }
+void SpecDepthPolicy::record_draft(int64_t n_tokens, double seconds) { ema(draft_s_, n_tokens, seconds); }
+
+void SpecDepthPolicy::record_round(int depth, int accepted) {
+  for (auto* v : {&tries_, &hits_})
+    for (double& x : *v) x *= kDecay;
+  depth = std::min(depth, max_depth_);
+  // Draft j was verified only when drafts 1..j-1 were all accepted.
+  for (int j = 1; j <= depth && j <= accepted + 1; ++j) {
+    tries_[size_t(j)] += 1;
+    if (j <= accepted) hits_[size_t(j)] += 1;
+  }
+}
+
+double SpecDepthPolicy::alpha(int j) const {
+  // Depths never tried borrow the deepest measured rate (or the prior 1/2 when nothing is measured).
+  int k = j;
+  while (k > 1 && tries_[size_t(k)] < 1.0) --k;
+  return (hits_[size_t(k)] + 1.0) / (tries_[size_t(k)] + 2.0);
+}
+
+double SpecDepthPolicy::expected_tokens(int depth) const {
+  double e = 1.0, run = 1.0;
+  for (int j = 1; j <= depth; ++j) e += run *= alpha(j);
+  return e;
+}
+
+double SpecDepthPolicy::cost_at(const std::map<int64_t, double>& table, int64_t n) {
+  if (table.empty()) return double(n);  // uncalibrated: cost proportional to tokens (never speculates)
+  auto hi = table.lower_bound(n);
+  if (hi != table.end() && hi->first == n) return hi->second;
+  if (hi == table.begin()) return hi->second * double(n) / double(hi->first);
+  auto lo = std::prev(hi);
+  if (hi == table.end()) return lo->second * double(n) / double(lo->first);
+  const double f = double(n - lo->first) / double(hi->first - lo->first);
+  return lo->second + f * (hi->second - lo->second);
+}
+
+double SpecDepthPolicy::round_cost(int depth, int batch) const {
+  const int64_t b = std::max(batch, 1);
+  // Every round extends the draft over the new tokens; each depth beyond the first adds a chain step.
+  const double draft = cost_at(draft_s_, b) * double(std::max(depth, 1));
+  return cost_at(target_s_, b * (depth + 1)) + draft;
+}
+
+int SpecDepthPolicy::best_depth(int batch) const {
+  int best = 0;
+  double best_rate = 0;
+  for (int k = 0; k <= max_depth_; ++k) {
+    const double rate = expected_tokens(k) / round_cost(k, batch);
+    if (rate > best_rate * 1.0001) {  // ties go to the shallower (cheaper, less variance) depth
+      best_rate = rate;
+      best = k;
+    }
+  }
+  return best;
+}
+
+int SpecDepthPolicy::choose(int batch) {
+  int k = best_depth(batch);
+  if (++rounds_ % kExploreEvery == 0) k = std::min(k + 1, max_depth_);
+  return k;
+}
+
+}  // namespace glm

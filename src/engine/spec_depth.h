@@ -1,0 +1,51 @@
+#pragma once
+// How deep to draft in the next speculative round (engine/speculative.h), from what speculation costs
+// and what it buys on this machine and this traffic:
+//   cost(k)   = verify(B*(k+1) target tokens) + k draft forwards of B tokens   (B = requests decoding)
+//   tokens(k) = B * (1 + sum_{j=1..k} prod_{i<=j} alpha_i)      alpha_i = P(draft i accepted | 1..i-1 were)
+// and picks the k in [0, max_depth] with the most tokens per second; k = 0 is plain decoding (the draft
+// still extends over each new token so that speculation can resume: one MTP layer, ~1/L of a step).
+// Costs are seconds per forward by token count, measured at start-up for 1..max_depth+1 tokens and then
+// updated online (EMA) from every decode-only forward; counts in between are interpolated linearly and
+// beyond the largest measured count extrapolated with its per-token cost (an over-estimate for MoE,
+// where more tokens share experts). alpha_i are decayed counts with a 1/2 prior; depths never tried are
+// assumed to accept like the deepest one measured, and every 16th round drafts one step deeper than the
+// best depth so that a rejected depth gets re-measured when the traffic changes.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+namespace glm {
+
+class SpecDepthPolicy {
+ public:
+  explicit SpecDepthPolicy(int max_depth) : max_depth_(max_depth), tries_(size_t(max_depth) + 1, 0.0),
+                                            hits_(size_t(max_depth) + 1, 0.0) {}
+
+  int max_depth() const { return max_depth_; }
+  // A forward of the target over n tokens took `seconds` (start-up calibration and decode-only rounds).
+  void record_target(int64_t n_tokens, double seconds);
+  // A draft forward over n tokens took `seconds`.
+  void record_draft(int64_t n_tokens, double seconds);
+  // One request's round: `depth` drafts were verified and the first `accepted` of them accepted.
+  void record_round(int depth, int accepted);
+
+  // The depth maximising expected tokens per second for `batch` requests decoding together.
+  int best_depth(int batch) const;
+  // best_depth, plus the periodic exploration round (call once per round).
+  int choose(int batch);
+  double expected_tokens(int depth) const;  // per request, including the bonus token
+  double round_cost(int depth, int batch) const;
+  double alpha(int j) const;                // acceptance probability of draft j (1-based)
+
+ private:
+  static double cost_at(const std::map<int64_t, double>& table, int64_t n);
+
+  int max_depth_;
+  std::map<int64_t, double> target_s_, draft_s_;  // EMA seconds by token count
+  std::vector<double> tries_, hits_;               // decayed counts by draft index (1-based)
+  int64_t rounds_ = 0;
+};
+
+}  // namespace glm

@@ -1,0 +1,210 @@
+#include "engine/speculative.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/error.h"
+#include "core/log.h"
+
+namespace glm {
+
+namespace {
+
+int32_t argmax_row(const float* row, int64_t n) {
+  return int32_t(std::max_element(row, row + n) - row);  // first maximum: ties to the lowest id
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+SpeculativeDecoder::SpeculativeDecoder(Glm4MoeModel& target, SpecConfig cfg)
+    : target_(target), draft_(target, target.max_batch_tokens()), cfg_(cfg), policy_(cfg.num_steps) {
+  if (cfg_.num_steps < 1) fail(ErrorKind::InvalidArgument, "speculative decoding needs num_steps >= 1");
+}
+
+void SpeculativeDecoder::calibrate(KvPagePool& pool) {
+  const int64_t K = cfg_.num_steps, H = target_.config().hidden_size;
+  if (K + 1 > target_.max_batch_tokens()) return;
+  std::vector<int32_t> toks(size_t(K + 1), 0);
+  std::vector<double> best(size_t(K + 2), 1e30);
+  double draft_best = 1e30;
+  std::vector<float> hidden(size_t(H), 0.0f);
+  KvSequence seq;
+  for (int rep = 0; rep < 3; ++rep) {
+    for (int64_t n = 1; n <= K + 1; ++n) {
+      SequenceInput in{std::span<const int32_t>(toks.data(), size_t(n)), 0, &seq, true};
+      const auto t0 = std::chrono::steady_clock::now();
+      ForwardResult r = target_.forward(std::span<const SequenceInput>(&in, 1), pool);
+      best[size_t(n)] = std::min(best[size_t(n)], seconds_since(t0));
+      std::copy_n(r.hidden, H, hidden.begin());
+    }
+    SequenceInput in{std::span<const int32_t>(toks.data(), 1), 0, &seq, false};
+    const auto t0 = std::chrono::steady_clock::now();
+    draft_.forward(std::span<const SequenceInput>(&in, 1), hidden.data(), pool);
+    draft_best = std::min(draft_best, seconds_since(t0));
+  }
+  seq.release(pool);
+  for (int64_t n = 1; n <= K + 1; ++n) policy_.record_target(n, best[size_t(n)]);
+  policy_.record_draft(1, draft_best);
+  spdlog::info("speculative decoding: verify cost of 1..{} tokens = {} x a decode step, draft step {:.3f} x",
+               K + 1,
+               [&] {
+                 std::string s;
+                 for (int64_t n = 1; n <= K + 1; ++n)
+                   s += fmt::format("{}{:.2f}", n > 1 ? "/" : "", best[size_t(n)] / best[1]);
+                 return s;
+               }(),
+               draft_best / best[1]);
+}
+
+int SpeculativeDecoder::depth_for_round(int batch) {
+  if (!cfg_.adaptive && !cfg_.guard) return cfg_.num_steps;
+  const int chosen = policy_.choose(batch);
+  if (cfg_.adaptive) return chosen;
+  const int K = cfg_.num_steps;
+  const double fixed = policy_.expected_tokens(K) / policy_.round_cost(K, batch);
+  const double plain = policy_.expected_tokens(0) / policy_.round_cost(0, batch);
+  if (fixed >= plain) return K;
+  if (!warned_) {
+    warned_ = true;
+    spdlog::warn("speculative decoding: {} draft steps are estimated slower than plain decoding here (verify of {} "
+                 "tokens costs {:.2f} decode steps, expected {:.2f} tokens per round); choosing the depth per round "
+                 "from measured costs and acceptance instead (--speculative-num-steps auto does this silently)",
+                 K, K + 1, policy_.round_cost(K, batch) / policy_.round_cost(0, batch), policy_.expected_tokens(K));
+  }
+  return chosen;
+}
+
+int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t budget, int64_t context_length,
+                                 KvPagePool& pool) {
+  if (reqs.empty()) return 0;
+  int depth = depth_for_round(int(reqs.size()));
+  while (depth > 0 && int64_t(reqs.size()) * (depth + 1) > budget) --depth;
+  int64_t used = 0;
+  int max_depth = 0;
+  for (RequestState* r : reqs) {
+    SpecState& s = r->spec;
+    s.verify.clear();
+    if (used + 1 > budget) {  // no room this iteration: the scheduler skips it
+      s.depth = -1;
+      continue;
+    }
+    const int64_t len = int64_t(r->output.size());
+    int64_t d = s.next_draft < 0 ? 0 : depth;
+    // Never draft past the last token the request may produce: the verify's K/V stays inside the pages
+    // reserved at admission (prompt + max_new_tokens) and the context.
+    d = std::min<int64_t>(d, r->req.sampling.max_new_tokens - len - 1);
+    d = std::min<int64_t>(d, context_length - (r->prompt_len() + len) - 1);
+    d = std::max<int64_t>(0, std::min<int64_t>(d, budget - used - 1));
+    s.depth = int(d);
+    s.verify.push_back(r->output.back());
+    if (d >= 1) s.verify.push_back(s.next_draft);
+    used += d + 1;
+    max_depth = std::max(max_depth, int(d));
+  }
+  // Chain: draft j at position n_pos + j - 2 reads d_{j-1} and the draft's previous hidden state.
+  const int64_t H = target_.config().hidden_size, V = target_.config().vocab_size;
+  for (int j = 2; j <= max_depth; ++j) {
+    chain_.clear();
+    inputs_.clear();
+    hidden_.clear();
+    for (RequestState* r : reqs) {
+      if (r->spec.depth < j) continue;
+      chain_.push_back(r);
+      SequenceInput in;
+      in.tokens = std::span<const int32_t>(&r->spec.verify[size_t(j - 1)], 1);
+      in.start_pos = r->prompt_len() + int64_t(r->output.size()) - 1 + (j - 2);
+      in.kv = &r->kv;
+      inputs_.push_back(in);
+      hidden_.insert(hidden_.end(), r->spec.hidden.begin(), r->spec.hidden.end());
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    ForwardResult res = draft_.forward(std::span<const SequenceInput>(inputs_), hidden_.data(), pool);
+    policy_.record_draft(int64_t(chain_.size()), seconds_since(t0));
+    for (size_t i = 0; i < chain_.size(); ++i) {
+      RequestState& r = *chain_[i];
+      r.spec.verify.push_back(argmax_row(res.logits + int64_t(i) * V, V));
+      std::copy_n(res.hidden + int64_t(i) * H, H, r.spec.hidden.begin());
+    }
+  }
+  return used;
+}
+
+int SpeculativeDecoder::verify(RequestState& r, const float* rows, std::span<float> scratch,
+                               const std::function<bool(sampling::SampleResult&)>& push) {
+  const int64_t V = target_.config().vocab_size;
+  const int k = r.spec.depth;
+  int accepted = 0, produced = 0;
+  for (int i = 0; i <= k; ++i) {
+    std::copy_n(rows + int64_t(i) * V, V, scratch.begin());
+    sampling::DraftCheck check;
+    if (i < k) {
+      check.token = r.spec.verify[size_t(i) + 1];
+      check.threshold_single = cfg_.accept_threshold_single;
+      check.threshold_acc = cfg_.accept_threshold_acc;
+    }
+    // r.output already holds d1..di: penalties and processors see exactly plain decoding's history.
+    sampling::SampleResult s =
+        r.sampler->sample(scratch, r.req.input_ids, r.output, r.req.return_logprob, r.req.top_logprobs_num, check);
+    const bool hit = i < k && s.draft_accepted;
+    ++produced;
+    if (hit) ++accepted;
+    if (!push(s) || !hit) break;
+  }
+  ++r.spec.verify_ct;
+  r.spec.accepted += accepted;
+  r.spec.drafted += k;
+  ++rounds_;
+  round_tokens_ += produced;
+  if (k > 0) policy_.record_round(k, accepted);
+  return accepted;
+}
+
+void SpeculativeDecoder::add_extend(RequestState& r, int64_t start, int64_t n, int64_t hidden_row) {
+  if (n > 0) extends_.push_back({&r, start, n, hidden_row});
+}
+
+void SpeculativeDecoder::run_extend(const ForwardResult& target, KvPagePool& pool) {
+  if (extends_.empty()) return;
+  const int64_t H = target_.config().hidden_size, V = target_.config().vocab_size;
+  tokens_.clear();
+  hidden_.clear();
+  for (const Extend& e : extends_) {
+    // Position p pairs the target's hidden state h_p with token p + 1.
+    for (int64_t q = e.start + 1; q <= e.start + e.n; ++q) tokens_.push_back(e.r->token_at(q));
+    hidden_.insert(hidden_.end(), target.hidden + e.hidden_row * H, target.hidden + (e.hidden_row + e.n) * H);
+  }
+  inputs_.clear();
+  size_t off = 0;
+  for (const Extend& e : extends_) {
+    SequenceInput in;
+    in.tokens = std::span<const int32_t>(tokens_.data() + off, size_t(e.n));
+    in.start_pos = e.start;
+    in.kv = &e.r->kv;
+    inputs_.push_back(in);
+    off += size_t(e.n);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  ForwardResult res = draft_.forward(std::span<const SequenceInput>(inputs_), hidden_.data(), pool);
+  policy_.record_draft(int64_t(extends_.size()), seconds_since(t0));
+  int64_t row = 0;
+  for (size_t i = 0; i < extends_.size(); ++i) {
+    const Extend& e = extends_[i];
+    RequestState& r = *e.r;
+    row += e.n;
+    r.spec.draft_valid = e.start + e.n;
+    const bool frontier = !r.in_prefill() && e.start + e.n == r.prompt_len() + int64_t(r.output.size()) - 1;
+    if (!frontier) {
+      r.spec.next_draft = -1;
+      continue;
+    }
+    r.spec.next_draft = argmax_row(res.logits + int64_t(i) * V, V);
+    r.spec.hidden.assign(res.hidden + (row - 1) * H, res.hidden + row * H);
+  }
+  extends_.clear();
+}
+
+}  // namespace glm
