@@ -1,0 +1,332 @@
+// Speculative decoding (engine/speculative.h) on the tiny fixtures. Oracle: the same scheduler without
+// speculation (itself checked against the model run alone in test_scheduler.cpp): greedy requests must
+// give the same tokens, text and finish reasons, token for token, in every combination.
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "engine/scheduler.h"
+#include "engine/spec_depth.h"
+
+namespace glm {
+namespace {
+
+ThreadPool& pool() {
+  static ThreadPool p(2, false);
+  return p;
+}
+
+std::string fixture(const std::string& name) { return std::string(GLM_FIXTURES_DIR) + "/" + name; }
+
+struct Result {
+  std::vector<int32_t> ids;
+  std::string text;
+  GenerateOutput last;
+  int events = 0;
+};
+
+class Collector {
+ public:
+  Engine::Sink sink(const std::string& rid) {
+    return [this, rid](const GenerateOutput& o) {
+      std::lock_guard lk(mu_);
+      Result& c = results_[rid];
+      c.ids.insert(c.ids.end(), o.new_token_ids.begin(), o.new_token_ids.end());
+      c.text += o.new_text;
+      c.last = o;
+      ++c.events;
+      if (o.finished) {
+        ++finished_;
+        cv_.notify_all();
+      }
+    };
+  }
+  void wait(int n) {
+    std::unique_lock lk(mu_);
+    ASSERT_TRUE(cv_.wait_for(lk, std::chrono::seconds(300), [&] { return finished_ >= n; }));
+  }
+  std::map<std::string, Result> results() {
+    std::lock_guard lk(mu_);
+    return results_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, Result> results_;
+  int finished_ = 0;
+};
+
+std::vector<int32_t> prompt_of(int len, int seed, int64_t vocab = 1400) {
+  std::vector<int32_t> p;
+  for (int i = 0; i < len; ++i) p.push_back(int32_t((seed * 7919 + i * 131) % std::min<int64_t>(vocab, 1400) + 10));
+  return p;
+}
+
+GenerateRequest greedy(const std::string& rid, std::vector<int32_t> prompt, int n) {
+  GenerateRequest r;
+  r.rid = rid;
+  r.input_ids = std::move(prompt);
+  r.sampling.temperature = 0;
+  r.sampling.max_new_tokens = n;
+  r.sampling.ignore_eos = true;
+  return r;
+}
+
+std::unique_ptr<Scheduler> make(const std::string& dir, SchedulerConfig cfg, int steps) {
+  LoadOptions opt;
+  opt.max_batch_tokens = 128;
+  opt.nextn = steps > 0 ? NextNLoad::Require : NextNLoad::Skip;
+  if (cfg.kv_capacity_tokens == 0) cfg.kv_capacity_tokens = 4096;
+  cfg.spec.num_steps = steps;
+  cfg.spec.guard = false;  // the fixed depth, whatever it costs here: these tests are about exactness
+  return std::make_unique<Scheduler>(Glm4MoeModel::load(dir, pool(), opt),
+                                     Tokenizer::from_file(dir + "/tokenizer.json"), cfg);
+}
+
+// Submits every request (in rounds: a round waits for the previous one, so later rounds can hit the
+// prefix cache) and returns the results by rid.
+std::map<std::string, Result> run(Scheduler& s, const std::vector<std::vector<GenerateRequest>>& rounds) {
+  Collector c;
+  int n = 0;
+  for (const auto& round : rounds) {
+    for (const auto& r : round) s.submit(r, c.sink(r.rid));
+    n += int(round.size());
+    c.wait(n);
+  }
+  return c.results();
+}
+
+void expect_same(const std::map<std::string, Result>& plain, const std::map<std::string, Result>& spec,
+                 const std::string& what) {
+  ASSERT_EQ(plain.size(), spec.size());
+  for (const auto& [rid, p] : plain) {
+    const Result& s = spec.at(rid);
+    EXPECT_EQ(s.ids, p.ids) << what << " " << rid;
+    EXPECT_EQ(s.text, p.text) << what << " " << rid;
+    EXPECT_EQ(s.last.finish_reason, p.last.finish_reason) << what << " " << rid;
+    EXPECT_EQ(s.last.matched_stop, p.last.matched_stop) << what << " " << rid;
+    EXPECT_EQ(s.last.completion_tokens, p.last.completion_tokens) << what << " " << rid;
+  }
+}
+
+void expect_pool_returns(Scheduler& s) {
+  EXPECT_EQ(s.kv_free_pages() + s.cache_pages(), s.kv_pool_pages());
+  EXPECT_TRUE(s.flush_cache());
+  EXPECT_EQ(s.kv_free_pages(), s.kv_pool_pages());
+}
+
+// Every fixture: several concurrent requests of mixed lengths, small prefill chunks, then the same
+// prompts again (prefix-cache hits). Greedy tokens equal plain decoding; the trained MTP layers get
+// drafts accepted.
+TEST(Speculative, GreedyEqualsPlainOnEveryFixtureBatchedChunkedAndCached) {
+  for (const char* name : {"glm45-tiny", "glm-odd-tiny", "glm45air-tiny-fp8", "glm-tiny-fp8-channel"}) {
+    std::vector<std::vector<GenerateRequest>> rounds(2);
+    for (int round = 0; round < 2; ++round)
+      for (int i = 0; i < 5; ++i)
+        rounds[size_t(round)].push_back(
+            greedy(std::to_string(round) + "_" + std::to_string(i), prompt_of(6 + i * 15, 30 + i), 12 + 3 * i));
+    SchedulerConfig cfg;
+    cfg.chunked_prefill_size = 7;
+    cfg.max_prefill_tokens = 20;
+    auto plain = run(*make(fixture(name), cfg, 0), rounds);
+    auto spec_s = make(fixture(name), cfg, 3);
+    auto spec = run(*spec_s, rounds);
+    expect_same(plain, spec, name);
+    int verify = 0, accepted = 0, drafted = 0, completion = 0;
+    for (const auto& [rid, r] : spec) {
+      verify += r.last.spec_verify_ct;
+      accepted += r.last.spec_accepted_tokens;
+      drafted += r.last.spec_draft_tokens;
+      completion += r.last.completion_tokens;
+      EXPECT_GT(r.last.spec_verify_ct, 0) << name << " " << rid;
+      EXPECT_LE(r.last.spec_verify_ct, r.last.completion_tokens) << name << " " << rid;
+      if (rid[0] == '1' && rid != "1_0") EXPECT_GT(r.last.cached_tokens, 0) << name << " " << rid << " (prompt cached)";
+    }
+    EXPECT_GT(accepted, 0) << name << ": the trained MTP layer had no draft accepted";
+    // The draft's K/V that cache hits bring along is exact: the second round drafts exactly as the first.
+    for (int i = 0; i < 5; ++i)
+      EXPECT_EQ(spec.at("1_" + std::to_string(i)).last.spec_accepted_tokens,
+                spec.at("0_" + std::to_string(i)).last.spec_accepted_tokens) << name << " request " << i;
+    // Every verify round yields its accepted drafts plus one token; the first token comes from prefill.
+    EXPECT_EQ(completion, accepted + verify + int(spec.size())) << name;
+    EXPECT_GT(spec_s->stats().spec_accept_length, 1.0) << name;
+    std::printf("[ %s ] %d rounds, %d/%d drafts accepted, accept length %.2f\n", name, verify, accepted, drafted,
+                spec_s->stats().spec_accept_length);
+    expect_pool_returns(*spec_s);
+  }
+}
+
+// A prefix-cache hit whose prompt goes on differently right after the cached pages: the draft's K/V at
+// the last cached position depended on the next token, so it is recomputed; the request then drafts
+// exactly as on a cold start (same accepted count, same tokens).
+TEST(Speculative, CacheHitDraftsLikeAColdStart) {
+  const std::string dir = fixture("glm-tiny-fp8-channel");
+  auto first = prompt_of(40, 5);
+  std::vector<GenerateRequest> later;
+  for (int i = 0; i < 4; ++i) {
+    auto p = first;
+    p.resize(32);
+    for (int j = 0; j < 8; ++j) p.push_back(int32_t(100 + 37 * i + 11 * j));
+    later.push_back(greedy("later" + std::to_string(i), p, 30));
+  }
+  SchedulerConfig cfg;
+  auto cached = make(dir, cfg, 3);
+  auto warm = run(*cached, {{greedy("first", first, 30)}, later});
+  cfg.disable_radix_cache = true;
+  auto cold = run(*make(dir, cfg, 3), {later});
+  for (const auto& [rid, c] : cold) {
+    EXPECT_EQ(warm.at(rid).last.cached_tokens, 31) << rid;
+    EXPECT_EQ(warm.at(rid).ids, c.ids) << rid;
+    EXPECT_EQ(warm.at(rid).last.spec_accepted_tokens, c.last.spec_accepted_tokens) << rid;
+    EXPECT_EQ(warm.at(rid).last.spec_verify_ct, c.last.spec_verify_ct) << rid;
+  }
+}
+
+// Stops inside an accepted run: stop ids and stop strings at every position of a greedy output, and
+// max_new_tokens at every length; the request ends exactly where plain decoding ends it.
+TEST(Speculative, StopsAndLimitsInsideTheAcceptedRun) {
+  const std::string dir = fixture("glm45-tiny");
+  SchedulerConfig cfg;
+  auto plain_s = make(dir, cfg, 0);
+  auto spec_s = make(dir, cfg, 4);
+  const auto prompt = prompt_of(20, 7);
+  auto base = run(*plain_s, {{greedy("base", prompt, 24)}}).at("base");
+  ASSERT_EQ(base.ids.size(), 24u);
+  std::vector<GenerateRequest> reqs;
+  for (int j = 1; j < 16; ++j) {
+    GenerateRequest r = greedy("len" + std::to_string(j), prompt, j);
+    reqs.push_back(r);
+    r = greedy("id" + std::to_string(j), prompt, 24);
+    r.sampling.stop_token_ids = {base.ids[size_t(j)]};
+    reqs.push_back(r);
+  }
+  // Stop strings: pieces of the greedy text at several offsets (matched on text, so any token boundary).
+  for (size_t off = 1; off + 3 < base.text.size() && off < 40; off += 5) {
+    GenerateRequest r = greedy("str" + std::to_string(off), prompt, 24);
+    r.sampling.stop = {base.text.substr(off, 3)};
+    reqs.push_back(r);
+    r.rid = "keep" + std::to_string(off);
+    r.sampling.no_stop_trim = true;
+    reqs.push_back(r);
+  }
+  GenerateRequest r = greedy("min", prompt, 24);
+  r.sampling.min_new_tokens = 6;
+  r.sampling.stop_token_ids = {base.ids[2], base.ids[8]};
+  reqs.push_back(r);
+  auto plain = run(*plain_s, {reqs});
+  auto spec = run(*spec_s, {reqs});
+  expect_same(plain, spec, "stops");
+  int accepted = 0;
+  for (const auto& [rid, res] : spec) accepted += res.last.spec_accepted_tokens;
+  EXPECT_GT(accepted, 0);
+  expect_pool_returns(*spec_s);
+}
+
+// SGLang's thinking budget must end thinking at the same token with and without speculation: the
+// processor sees, for every verified row, the output with the earlier accepted drafts appended.
+TEST(Speculative, ThinkingBudgetEndsAtTheSameToken) {
+  const std::string dir = fixture("glm45-tiny");
+  std::vector<GenerateRequest> reqs;
+  for (int budget : {0, 1, 3, 5, 9}) {
+    GenerateRequest r = greedy("b" + std::to_string(budget), prompt_of(12, budget + 3), 20);
+    r.input_ids.push_back(1521);  // <think>
+    r.sampling.custom_logit_processor = "Glm4MoeThinkingBudgetLogitProcessor";
+    r.sampling.custom_params = {{"thinking_budget", budget}};
+    reqs.push_back(r);
+  }
+  SchedulerConfig cfg;
+  auto plain = run(*make(dir, cfg, 0), {reqs});
+  auto spec = run(*make(dir, cfg, 3), {reqs});
+  expect_same(plain, spec, "thinking budget");
+  for (const auto& [rid, res] : plain)
+    EXPECT_NE(std::find(res.ids.begin(), res.ids.end(), 1522), res.ids.end()) << rid << ": </think> never forced";
+}
+
+// Penalties and logprobs per verified row, and the streamed events: same tokens and logprobs; text
+// assembled from the (multi-token) events equals the whole text.
+TEST(Speculative, PenaltiesLogprobsAndStreaming) {
+  const std::string dir = fixture("glm45air-tiny-fp8");
+  std::vector<GenerateRequest> reqs;
+  for (int i = 0; i < 3; ++i) {
+    GenerateRequest r = greedy("p" + std::to_string(i), prompt_of(10 + 9 * i, 50 + i), 20);
+    r.sampling.repetition_penalty = 1.3f;
+    r.sampling.frequency_penalty = 0.4f * float(i);
+    r.return_logprob = true;
+    r.top_logprobs_num = 2;
+    reqs.push_back(r);
+  }
+  SchedulerConfig cfg;
+  auto plain = run(*make(dir, cfg, 0), {reqs});
+  auto spec = run(*make(dir, cfg, 3), {reqs});
+  expect_same(plain, spec, "penalties");
+  for (const auto& [rid, res] : spec) EXPECT_LT(res.events, plain.at(rid).events + 1) << rid;
+}
+
+// Sampling requests run through rejection sampling (its distribution is tested in
+// tests/unit/sampling/draft_verify_test.cpp): valid tokens, the right count, the pool returns.
+TEST(Speculative, SamplingRequestsComplete) {
+  const std::string dir = fixture("glm45-tiny");
+  SchedulerConfig cfg;
+  auto s = make(dir, cfg, 3);
+  std::vector<GenerateRequest> reqs;
+  for (int i = 0; i < 4; ++i) {
+    GenerateRequest r = greedy("s" + std::to_string(i), prompt_of(15, 80 + i), 25);
+    r.sampling.temperature = 0.7f;
+    r.sampling.top_p = 0.9f;
+    r.sampling.seed = uint64_t(i);
+    reqs.push_back(r);
+  }
+  auto res = run(*s, {reqs});
+  int accepted = 0;
+  for (const auto& [rid, r] : res) {
+    EXPECT_EQ(r.ids.size(), 25u) << rid;
+    for (int32_t t : r.ids) EXPECT_TRUE(t >= 0 && t < 1552) << rid;
+    accepted += r.last.spec_accepted_tokens;
+  }
+  EXPECT_GT(accepted, 0);
+  expect_pool_returns(*s);
+}
+
+TEST(Speculative, RefusesAModelWithoutItsMtpLayer) {
+  LoadOptions opt;
+  opt.nextn = NextNLoad::Skip;
+  const std::string dir = fixture("glm45-tiny");
+  SchedulerConfig cfg;
+  cfg.kv_capacity_tokens = 1024;
+  cfg.spec.num_steps = 3;
+  EXPECT_THROW(Scheduler(Glm4MoeModel::load(dir, pool(), opt), Tokenizer::from_file(dir + "/tokenizer.json"), cfg),
+               GlmError);
+}
+
+// The depth policy: speculation where verifying more tokens is nearly free and drafts are accepted;
+// plain decoding where the verify cost grows with the tokens (a MoE on a CPU at low acceptance).
+TEST(SpecDepthPolicy, PicksTheDepthWithMostTokensPerSecond) {
+  SpecDepthPolicy cheap(4), linear(4);
+  for (int n = 1; n <= 5; ++n) {
+    cheap.record_target(n, 1.0 + 0.05 * n);
+    linear.record_target(n, double(n));
+  }
+  cheap.record_draft(1, 0.02);
+  linear.record_draft(1, 0.02);
+  for (int i = 0; i < 200; ++i) {
+    cheap.record_round(4, 3);  // drafts 1-3 accepted, 4 rejected
+    linear.record_round(4, 0);  // low acceptance
+  }
+  EXPECT_NEAR(cheap.alpha(1), 1.0, 0.02);
+  EXPECT_LT(cheap.alpha(4), 0.05);
+  EXPECT_EQ(cheap.best_depth(1), 3);
+  EXPECT_EQ(linear.best_depth(1), 0);
+  EXPECT_NEAR(cheap.expected_tokens(3), 4.0, 0.05);
+  // Exploration: every 16th choice drafts one step deeper than the best.
+  int deeper = 0;
+  for (int i = 0; i < 32; ++i) deeper += linear.choose(1) == 1;
+  EXPECT_EQ(deeper, 2);
+}
+
+}  // namespace
+}  // namespace glm
