@@ -204,6 +204,11 @@ Json generate_result(const ServingContext& ctx, const NativeGenerateRequest& req
     meta["spec_verify_ct"] = last.spec_verify_ct;
     meta["spec_accept_length"] =
         static_cast<double>(last.completion_tokens) / static_cast<double>(last.spec_verify_ct);
+    meta["spec_accept_token_num"] = last.spec_accepted_tokens;
+    meta["spec_draft_token_num"] = last.spec_draft_tokens;
+    meta["spec_accept_rate"] = last.spec_draft_tokens > 0 ? static_cast<double>(last.spec_accepted_tokens) /
+                                                                static_cast<double>(last.spec_draft_tokens)
+                                                          : 0.0;
   }
   if (req.return_logprob) {
     Json tokens = Json::array(), tops = Json::array();

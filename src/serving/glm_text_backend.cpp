@@ -137,7 +137,8 @@ std::unique_ptr<TextBackend> make_glm_text_backend(const ServerArgs& args) {
 std::unique_ptr<Engine> make_glm_engine(const ServerArgs& args, const ModelInfo& info) {
   ThreadPool::init_global(args.threads);
   SchedulerConfig sc;
-  sc.max_running_requests = args.max_running_requests.value_or(64);
+  // SGLang lowers the default to 48 with speculative decoding.
+  sc.max_running_requests = args.max_running_requests.value_or(args.speculative_algorithm ? 48 : 64);
   sc.chunked_prefill_size = args.chunked_prefill_size.value_or(512);
   sc.max_prefill_tokens = args.max_prefill_tokens;
   sc.disable_radix_cache = args.disable_radix_cache;
@@ -147,15 +148,32 @@ std::unique_ptr<Engine> make_glm_engine(const ServerArgs& args, const ModelInfo&
   sc.page_size = args.page_size > 1 ? args.page_size : 16;
   sc.kv_dtype = kv_dtype_from_name(args.kv_cache_dtype);  // auto = bf16, the dtype of every GLM checkpoint
 
+  if (args.speculative_algorithm) {
+    sc.spec.num_steps = args.speculative_num_steps.value_or(3);
+    sc.spec.adaptive = args.speculative_adaptive;
+    sc.spec.accept_threshold_single = float(args.speculative_accept_threshold_single);
+    sc.spec.accept_threshold_acc = float(args.speculative_accept_threshold_acc);
+  }
+
   LoadOptions opt;
-  // One forward carries every running request's decode token plus a prefill chunk.
-  opt.max_batch_tokens = std::max<int64_t>(sc.chunked_prefill_size, 256) + sc.max_running_requests;
-  opt.nextn = NextNLoad::Skip;
+  // One forward carries every running request's decode token (with speculation: num_steps + 1 verify
+  // tokens) plus a prefill chunk.
+  opt.max_batch_tokens =
+      std::max<int64_t>(sc.chunked_prefill_size, 256) + int64_t(sc.max_running_requests) * (sc.spec.num_steps + 1);
+  opt.nextn = sc.spec.enabled() ? NextNLoad::Auto : NextNLoad::Skip;
   auto model = Glm4MoeModel::load(args.model_path, ThreadPool::global(), opt);
+  if (sc.spec.enabled() && !model->weights().nextn)
+    fail(ErrorKind::InvalidModel,
+         "--speculative-algorithm {}: {} has no MTP (NextN) layer (num_nextn_predict_layers = {}, or its "
+         "model.layers.{}.* tensors are missing); start without speculative decoding",
+         *args.speculative_algorithm, args.model_path, model->config().num_nextn_predict_layers,
+         model->config().num_hidden_layers);
 
   // KV pool: --max-total-tokens, else --mem-fraction-static of host memory (kv_budget.h), but never
   // more than the running requests could ever fill (max_running_requests full contexts).
-  const int64_t per_token = kv_bytes_per_token(model->config(), sc.kv_dtype);
+  // The MTP draft's K/V is one more layer of the same pages (engine/speculative.h).
+  int64_t per_token = kv_bytes_per_token(model->config(), sc.kv_dtype);
+  if (sc.spec.enabled()) per_token += per_token / model->config().num_hidden_layers;
   KvBudget budget = kv_budget(args.max_total_tokens.value_or(0), args.mem_fraction_static.value_or(0.8),
                               args.model_path, per_token, sc.page_size);
   int64_t tokens = budget.tokens;

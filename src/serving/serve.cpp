@@ -14,6 +14,7 @@ namespace glm::serving {
 int run_server(const ServerArgs& args) {
   set_log_level(args.log_level == "critical" ? "error" : args.log_level);
   for (const auto& f : args.ignored_gpu_flags) spdlog::info("{} is a GPU-only flag: accepted and ignored", f);
+  for (const auto& n : args.notices) spdlog::warn("{}", n);
   if (args.tp_size > 1 || args.dp_size > 1 || args.nnodes > 1)
     spdlog::warn("--tp-size {} --dp-size {} --nnodes {}: this build runs one process on one node",
                  args.tp_size, args.dp_size, args.nnodes);

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -114,6 +115,53 @@ void check_min(const std::string& flag, double v, double lo) {
   if (v < lo) fail(ErrorKind::InvalidArgument, "{}: {} is below the minimum {}", flag, v, lo);
 }
 
+// SGLang's _handle_speculative_decoding for the EAGLE family on GLM: the three numbers are set together
+// or not at all (then (3, 1, 4), SGLang's auto choice for Glm4MoeForCausalLM); topk 1 forces
+// num_draft_tokens = num_steps + 1. Tree drafting (topk > 1) is not implemented here: refused.
+void resolve_speculative(ServerArgs& a) {
+  const bool steps = a.speculative_num_steps || a.speculative_adaptive;
+  const int given = int(steps) + int(a.speculative_eagle_topk.has_value()) +
+                    int(a.speculative_num_draft_tokens.has_value());
+  if (a.speculative_adaptive) {
+    // auto: the draft tokens (if given) bound the depth; topk may only be 1.
+    if (!a.speculative_num_draft_tokens) a.speculative_num_draft_tokens = 4;
+    if (*a.speculative_num_draft_tokens < 2)
+      fail(ErrorKind::InvalidArgument, "--speculative-num-draft-tokens: {} leaves no draft with --speculative-num-steps "
+           "auto (need >= 2)", *a.speculative_num_draft_tokens);
+    a.speculative_num_steps = *a.speculative_num_draft_tokens - 1;
+    if (!a.speculative_eagle_topk) a.speculative_eagle_topk = 1;
+  } else if (given == 0) {
+    a.speculative_num_steps = 3;
+    a.speculative_eagle_topk = 1;
+    a.speculative_num_draft_tokens = 4;
+  } else if (given != 3) {
+    fail(ErrorKind::InvalidArgument, "--speculative-num-steps, --speculative-eagle-topk and "
+         "--speculative-num-draft-tokens: set all three or none (none = 3, 1, 4 for GLM)");
+  }
+  if (*a.speculative_eagle_topk > 1)
+    fail(ErrorKind::InvalidArgument, "--speculative-eagle-topk {}: tree drafting (topk > 1) is not implemented; use "
+         "--speculative-eagle-topk 1 (chain drafting, SGLang's recommendation for GLM)", *a.speculative_eagle_topk);
+  if (*a.speculative_num_draft_tokens != *a.speculative_num_steps + 1) {
+    if (!a.speculative_adaptive)
+      a.notices.push_back(fmt::format("speculative_num_draft_tokens is adjusted to speculative_num_steps + 1 = {} "
+                                      "because speculative_eagle_topk == 1 (was {})",
+                                      *a.speculative_num_steps + 1, *a.speculative_num_draft_tokens));
+    a.speculative_num_draft_tokens = *a.speculative_num_steps + 1;
+  }
+  if (a.speculative_draft_model_path) {
+    auto norm = [](const std::string& p) {
+      std::error_code ec;
+      std::filesystem::path c = std::filesystem::weakly_canonical(p, ec);
+      if (ec) c = std::filesystem::path(p).lexically_normal();
+      return c.has_filename() ? c : c.parent_path();  // "/m/" is "/m"
+    };
+    if (norm(*a.speculative_draft_model_path) != norm(a.model_path))
+      fail(ErrorKind::InvalidArgument, "--speculative-draft-model-path {}: only the target checkpoint's own MTP layer "
+           "can draft here (omit the flag, or pass the --model-path)", *a.speculative_draft_model_path);
+  }
+  a.speculative_draft_model_path = a.model_path;
+}
+
 }  // namespace
 
 void ServerArgsParser::register_flags(CLI::App& app) {
@@ -224,7 +272,12 @@ ServerArgs ServerArgsParser::finish(const CLI::App& app) const {
     check_choice("--speculative-algorithm", *a.speculative_algorithm, {"EAGLE", "NEXTN"});
     if (*a.speculative_algorithm == "NEXTN") a.speculative_algorithm = "EAGLE";  // SGLang's alias
   }
-  opt_num("speculative_num_steps", a.speculative_num_steps, 1);
+  // Ours: --speculative-num-steps auto picks the depth per round (at most num_draft_tokens - 1).
+  if (set("speculative_num_steps") && raw("speculative_num_steps") == "auto") {
+    a.speculative_adaptive = true;
+  } else {
+    opt_num("speculative_num_steps", a.speculative_num_steps, 1);
+  }
   opt_num("speculative_eagle_topk", a.speculative_eagle_topk, 1);
   opt_num("speculative_num_draft_tokens", a.speculative_num_draft_tokens, 1);
   opt_str("speculative_draft_model_path", a.speculative_draft_model_path);
@@ -232,7 +285,7 @@ ServerArgs ServerArgsParser::finish(const CLI::App& app) const {
     a.speculative_accept_threshold_single = fraction("speculative_accept_threshold_single");
   if (set("speculative_accept_threshold_acc"))
     a.speculative_accept_threshold_acc = fraction("speculative_accept_threshold_acc");
-
+  if (a.speculative_algorithm) resolve_speculative(a);
   for (const auto& [name, vals] : gpu_values_)
     if (!vals.empty()) a.ignored_gpu_flags.push_back(name);
   for (const auto& [name, on] : gpu_switches_)
@@ -280,6 +333,7 @@ nlohmann::json ServerArgs::to_json() const {
       {"disable_shared_experts_fusion", disable_shared_experts_fusion},
       {"speculative_algorithm", opt(speculative_algorithm)},
       {"speculative_num_steps", opt(speculative_num_steps)},
+      {"speculative_adaptive_depth", speculative_adaptive},
       {"speculative_eagle_topk", opt(speculative_eagle_topk)},
       {"speculative_num_draft_tokens", opt(speculative_num_draft_tokens)},
       {"speculative_draft_model_path", opt(speculative_draft_model_path)},

@@ -59,12 +59,17 @@ struct ServerArgs {
 
   // Speculative decoding (EAGLE over the checkpoint's MTP / NextN layer)
   std::optional<std::string> speculative_algorithm;  // EAGLE (NEXTN is an alias, as in SGLang)
-  std::optional<int> speculative_num_steps;
+  // finish() resolves these as SGLang does when --speculative-algorithm is set (all three, or (3, 1, 4)).
+  std::optional<int> speculative_num_steps;       // with speculative_adaptive: the largest depth tried
+  bool speculative_adaptive = false;               // ours: --speculative-num-steps auto
   std::optional<int> speculative_eagle_topk;
   std::optional<int> speculative_num_draft_tokens;
   std::optional<std::string> speculative_draft_model_path;
   double speculative_accept_threshold_single = 1.0;
   double speculative_accept_threshold_acc = 1.0;
+
+  // Adjustments made while resolving flags, logged once at start (SGLang warns the same way).
+  std::vector<std::string> notices;
 
   // GPU-only flags seen on the command line (accepted, ignored, one notice each).
   std::vector<std::string> ignored_gpu_flags;

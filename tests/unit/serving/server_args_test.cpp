@@ -91,3 +91,52 @@ TEST(ServerArgs, MistakesNameTheFlag) {
   EXPECT_NE(error_of({"--model-path", "/m", "--nnodes", "2", "--node-rank", "2"}).find("--node-rank"),
             std::string::npos);
 }
+
+TEST(ServerArgs, SpeculativeFlagsResolveAsSglang) {
+  // None of the three: SGLang's auto choice for GLM.
+  ServerArgs a = parse({"--model-path", "/m", "--speculative-algorithm", "NEXTN"});
+  EXPECT_EQ(*a.speculative_algorithm, "EAGLE");
+  EXPECT_EQ(*a.speculative_num_steps, 3);
+  EXPECT_EQ(*a.speculative_eagle_topk, 1);
+  EXPECT_EQ(*a.speculative_num_draft_tokens, 4);
+  EXPECT_EQ(*a.speculative_draft_model_path, "/m");  // the target's own MTP layer
+  EXPECT_FALSE(a.speculative_adaptive);
+  // topk 1 forces num_draft_tokens = num_steps + 1, with a notice.
+  a = parse({"--model-path", "/m", "--speculative-algorithm", "EAGLE", "--speculative-num-steps", "2",
+             "--speculative-eagle-topk", "1", "--speculative-num-draft-tokens", "8"});
+  EXPECT_EQ(*a.speculative_num_draft_tokens, 3);
+  ASSERT_EQ(a.notices.size(), 1u);
+  EXPECT_NE(a.notices[0].find("speculative_num_steps + 1"), std::string::npos);
+  // Adaptive depth: at most num_draft_tokens - 1.
+  a = parse({"--model-path", "/m", "--speculative-algorithm", "EAGLE", "--speculative-num-steps", "auto",
+             "--speculative-num-draft-tokens", "6"});
+  EXPECT_TRUE(a.speculative_adaptive);
+  EXPECT_EQ(*a.speculative_num_steps, 5);
+  a = parse({"--model-path", "/m", "--speculative-algorithm", "EAGLE", "--speculative-num-steps", "auto"});
+  EXPECT_EQ(*a.speculative_num_steps, 3);
+  // The same path spelled differently is the target.
+  a = parse({"--model-path", "/m", "--speculative-algorithm", "EAGLE", "--speculative-draft-model-path", "/m/"});
+  EXPECT_EQ(*a.speculative_draft_model_path, "/m");
+  a = parse({"--model-path", "/m", "--speculative-accept-threshold-single", "0.5"});
+  EXPECT_DOUBLE_EQ(a.speculative_accept_threshold_single, 0.5);
+}
+
+TEST(ServerArgs, SpeculativeMistakesAreRefusedClearly) {
+  EXPECT_NE(error_of({"--model-path", "/m", "--speculative-algorithm", "EAGLE", "--speculative-num-steps", "3"})
+                .find("set all three or none"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--model-path", "/m", "--speculative-algorithm", "EAGLE", "--speculative-num-steps", "3",
+                      "--speculative-eagle-topk", "4", "--speculative-num-draft-tokens", "8"})
+                .find("tree drafting"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--model-path", "/m", "--speculative-algorithm", "EAGLE", "--speculative-draft-model-path",
+                      "/other"})
+                .find("own MTP layer"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--model-path", "/m", "--speculative-algorithm", "MEDUSA"}).find("--speculative-algorithm"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--model-path", "/m", "--speculative-accept-threshold-acc", "0"}).find("(0, 1]"),
+            std::string::npos);
+  EXPECT_NE(error_of({"--model-path", "/m", "--speculative-num-steps", "x"}).find("--speculative-num-steps"),
+            std::string::npos);
+}
