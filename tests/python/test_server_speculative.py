@@ -1,0 +1,91 @@
+"""Speculative decoding (--speculative-algorithm EAGLE over the fixture's MTP layer) end to end: greedy
+answers equal a server without speculation (native /generate, batched, streamed, OpenAI n > 1, stop
+strings), acceptance shows in meta_info, /get_server_info and /metrics, and bad flags are refused."""
+import json
+import subprocess
+
+import httpx
+import pytest
+
+from conftest import glmserve_binary, launch_glmserve
+
+PROMPTS = ["Hello", "The quick brown fox", "1, 2, 3, 4,", "Once upon a time there was a little"]
+
+
+@pytest.fixture(scope="module")
+def servers():
+    with launch_glmserve("glm45-tiny", "--served-model-name", "m") as plain:
+        with launch_glmserve("glm45-tiny", "--served-model-name", "m", "--speculative-algorithm", "NEXTN",
+                             "--enable-metrics") as spec:
+            yield plain, spec
+
+
+def generate(srv, body):
+    r = httpx.post(srv.url + "/generate", json=body, timeout=120)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_greedy_equals_plain_batched_and_streamed(servers):
+    plain, spec = servers
+    sp = {"max_new_tokens": 24, "temperature": 0, "ignore_eos": True}
+    a = generate(plain, {"text": PROMPTS, "sampling_params": sp})
+    b = generate(spec, {"text": PROMPTS, "sampling_params": sp})
+    assert [x["output_ids"] for x in b] == [x["output_ids"] for x in a]
+    assert [x["text"] for x in b] == [x["text"] for x in a]
+    for x in b:
+        meta = x["meta_info"]
+        assert meta["spec_verify_ct"] >= 1
+        assert meta["spec_accept_length"] == pytest.approx(meta["completion_tokens"] / meta["spec_verify_ct"])
+        assert 0 <= meta["spec_accept_token_num"] <= meta["spec_draft_token_num"]
+    assert sum(x["meta_info"]["spec_accept_token_num"] for x in b) > 0  # the fixture's MTP layer is trained
+    r = httpx.post(spec.url + "/generate", json={"text": PROMPTS[1], "sampling_params": sp, "stream": True},
+                   timeout=120)
+    events = [line[6:] for line in r.text.split("\n\n") if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    last = json.loads(events[-2])
+    assert last["output_ids"] == a[1]["output_ids"] and last["text"] == a[1]["text"]
+
+
+def test_stop_strings_and_openai_n(servers):
+    plain, spec = servers
+    full = generate(plain, {"text": PROMPTS[3], "sampling_params": {"max_new_tokens": 30, "temperature": 0}})
+    text = full["text"]
+    if len(text) < 8:
+        pytest.skip("greedy text too short for a stop string")
+    sp = {"max_new_tokens": 30, "temperature": 0, "stop": [text[5:8]]}
+    a = generate(plain, {"text": PROMPTS[3], "sampling_params": sp})
+    b = generate(spec, {"text": PROMPTS[3], "sampling_params": sp})
+    assert b["text"] == a["text"] and b["output_ids"] == a["output_ids"]
+    assert b["meta_info"]["finish_reason"] == a["meta_info"]["finish_reason"]
+    ca = plain.openai().completions.create(model="m", prompt=PROMPTS[2], n=2, temperature=0, max_tokens=16)
+    cb = spec.openai().completions.create(model="m", prompt=PROMPTS[2], n=2, temperature=0, max_tokens=16)
+    assert [c.text for c in cb.choices] == [c.text for c in ca.choices]
+
+
+def test_acceptance_in_server_info_and_metrics(servers):
+    _, spec = servers
+    generate(spec, {"text": PROMPTS[0], "sampling_params": {"max_new_tokens": 16, "temperature": 0}})
+    info = httpx.get(spec.url + "/get_server_info", timeout=10).json()
+    assert info["speculative_algorithm"] == "EAGLE"
+    assert info["speculative_num_steps"] == 3 and info["speculative_num_draft_tokens"] == 4
+    assert info["internal_states"][0]["avg_spec_accept_length"] > 1.0
+    metrics = httpx.get(spec.url + "/metrics", timeout=10).text
+    line = [l for l in metrics.splitlines() if l.startswith("sglang:spec_accept_length")]
+    assert line and float(line[0].split()[-1]) > 1.0
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--speculative-eagle-topk", "2", "--speculative-num-steps", "3", "--speculative-num-draft-tokens", "6"],
+     "tree drafting"),
+    (["--speculative-num-steps", "3"], "set all three or none"),
+    (["--speculative-draft-model-path", "/other"], "own MTP layer"),
+])
+def test_bad_flags_are_refused(flags, message):
+    binary = glmserve_binary()
+    if binary is None:
+        pytest.skip("glmserve is not built")
+    p = subprocess.run([binary, "serve", "--model-path", "/nonexistent", "--speculative-algorithm", "EAGLE", *flags],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2
+    assert message in p.stdout + p.stderr
