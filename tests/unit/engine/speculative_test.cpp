@@ -77,13 +77,14 @@ GenerateRequest greedy(const std::string& rid, std::vector<int32_t> prompt, int 
   return r;
 }
 
-std::unique_ptr<Scheduler> make(const std::string& dir, SchedulerConfig cfg, int steps) {
+std::unique_ptr<Scheduler> make(const std::string& dir, SchedulerConfig cfg, int steps, bool adaptive = false) {
   LoadOptions opt;
   opt.max_batch_tokens = 128;
   opt.nextn = steps > 0 ? NextNLoad::Require : NextNLoad::Skip;
   if (cfg.kv_capacity_tokens == 0) cfg.kv_capacity_tokens = 4096;
   cfg.spec.num_steps = steps;
   cfg.spec.guard = false;  // the fixed depth, whatever it costs here: these tests are about exactness
+  cfg.spec.adaptive = adaptive;
   return std::make_unique<Scheduler>(Glm4MoeModel::load(dir, pool(), opt),
                                      Tokenizer::from_file(dir + "/tokenizer.json"), cfg);
 }
@@ -185,6 +186,18 @@ TEST(Speculative, CacheHitDraftsLikeAColdStart) {
     EXPECT_EQ(warm.at(rid).last.spec_accepted_tokens, c.last.spec_accepted_tokens) << rid;
     EXPECT_EQ(warm.at(rid).last.spec_verify_ct, c.last.spec_verify_ct) << rid;
   }
+}
+
+// Adaptive depth (calibrated at start, re-chosen every round, exploring deeper every 16th): the depth
+// changes between rounds and requests keep their exact greedy tokens.
+TEST(Speculative, AdaptiveDepthStaysExact) {
+  const std::string dir = fixture("glm-odd-tiny");
+  std::vector<GenerateRequest> reqs;
+  for (int i = 0; i < 6; ++i) reqs.push_back(greedy("a" + std::to_string(i), prompt_of(8 + 11 * i, 90 + i), 40));
+  SchedulerConfig cfg;
+  auto plain = run(*make(dir, cfg, 0), {reqs});
+  auto spec = run(*make(dir, cfg, 5, true), {reqs});
+  expect_same(plain, spec, "adaptive");
 }
 
 // Stops inside an accepted run: stop ids and stop strings at every position of a greedy output, and
