@@ -13,11 +13,13 @@
 namespace glm {
 
 // Speculative decoding state of one request (engine/speculative.h). Invariant between iterations:
-// draft_valid == kv.length() (the MTP layer's K/V, layer L of the same pages, is exact up to there).
+// draft_valid + pending rows == kv.length() (the MTP layer's K/V, layer L of the same pages, is exact up
+// to draft_valid; rounds without drafting defer the draft-extend and keep the target's hidden states).
 struct SpecState {
   int32_t next_draft = -1;        // d1 of the next round: the draft's argmax at position kv.length() - 1
   std::vector<float> hidden;      // the draft's hidden state there (chained into d2)
   int64_t draft_valid = 0;        // positions whose draft K/V came from the target's hidden states
+  std::vector<float> pending;     // target hidden states of positions [draft_valid, kv.length()), (n, H)
   int depth = 0;                  // drafts verified this round
   std::vector<int32_t> verify;    // this round's target input: last token, d1..d_depth
   int verify_ct = 0, accepted = 0, drafted = 0;  // rounds, accepted drafts, verified drafts

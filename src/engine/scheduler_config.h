@@ -1,6 +1,7 @@
 #pragma once
 // Knobs of the scheduler, named after SGLang's ServerArgs.
 #include <cstdint>
+#include <vector>
 
 #include "kernels/kv_format.h"
 
@@ -15,6 +16,10 @@ struct SpecConfig {
                             // than plain decoding (one warning)
   float accept_threshold_single = 1.0f;  // SGLang's lossy acceptance knobs (1, 1 = exact)
   float accept_threshold_acc = 1.0f;
+  // Tests: the depth of each round, cycled (overrides the policy), and whether plain rounds defer the
+  // draft-extend (the default; off = extend every round, the reference for the deferred catch-up).
+  std::vector<int> depth_schedule;
+  bool defer_plain_extends = true;
   bool enabled() const { return num_steps > 0; }
 };
 

@@ -10,6 +10,7 @@ namespace {
 constexpr double kEma = 0.2;       // weight of a new timing
 constexpr double kDecay = 0.995;   // per recorded round: acceptance adapts over a few hundred rounds
 constexpr int kExploreEvery = 16;
+constexpr int kExploreMax = 128;
 
 void ema(std::map<int64_t, double>& table, int64_t n, double seconds) {
   if (n <= 0 || !(seconds >= 0)) return;
@@ -59,8 +60,8 @@ double SpecDepthPolicy::cost_at(const std::map<int64_t, double>& table, int64_t 
 
 double SpecDepthPolicy::round_cost(int depth, int batch) const {
   const int64_t b = std::max(batch, 1);
-  // Every round extends the draft over the new tokens; each depth beyond the first adds a chain step.
-  const double draft = cost_at(draft_s_, b) * double(std::max(depth, 1));
+  // A drafting round runs k - 1 chain steps and one draft-extend; plain rounds defer the extend.
+  const double draft = cost_at(draft_s_, b) * double(depth);
   return cost_at(target_s_, b * (depth + 1)) + draft;
 }
 
@@ -78,9 +79,11 @@ int SpecDepthPolicy::best_depth(int batch) const {
 }
 
 int SpecDepthPolicy::choose(int batch) {
-  int k = best_depth(batch);
-  if (++rounds_ % kExploreEvery == 0) k = std::min(k + 1, max_depth_);
-  return k;
+  const int k = best_depth(batch);
+  if (++since_probe_ < probe_every_) return k;
+  since_probe_ = 0;
+  probe_every_ = k > 0 ? kExploreEvery : std::min(probe_every_ * 2, kExploreMax);
+  return std::min(k + 1, max_depth_);
 }
 
 }  // namespace glm

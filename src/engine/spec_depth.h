@@ -3,14 +3,16 @@
 // and what it buys on this machine and this traffic:
 //   cost(k)   = verify(B*(k+1) target tokens) + k draft forwards of B tokens   (B = requests decoding)
 //   tokens(k) = B * (1 + sum_{j=1..k} prod_{i<=j} alpha_i)      alpha_i = P(draft i accepted | 1..i-1 were)
-// and picks the k in [0, max_depth] with the most tokens per second; k = 0 is plain decoding (the draft
-// still extends over each new token so that speculation can resume: one MTP layer, ~1/L of a step).
+// and picks the k in [0, max_depth] with the most tokens per second; k = 0 is plain decoding at plain
+// decoding's cost (the draft-extend is deferred: the target's hidden states are kept and the draft
+// catches up in one forward when drafting resumes).
 // Costs are seconds per forward by token count, measured at start-up for 1..max_depth+1 tokens and then
 // updated online (EMA) from every decode-only forward; counts in between are interpolated linearly and
 // beyond the largest measured count extrapolated with its per-token cost (an over-estimate for MoE,
 // where more tokens share experts). alpha_i are decayed counts with a 1/2 prior; depths never tried are
-// assumed to accept like the deepest one measured, and every 16th round drafts one step deeper than the
-// best depth so that a rejected depth gets re-measured when the traffic changes.
+// assumed to accept like the deepest one measured. Exploration: every 16th round drafts one step deeper
+// than the best depth, so a rejected depth gets re-measured when the traffic changes; while the best is
+// plain decoding the interval doubles after each probe (up to 128 rounds), bounding the probes' cost.
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -45,7 +47,7 @@ class SpecDepthPolicy {
   int max_depth_;
   std::map<int64_t, double> target_s_, draft_s_;  // EMA seconds by token count
   std::vector<double> tries_, hits_;               // decayed counts by draft index (1-based)
-  int64_t rounds_ = 0;
+  int since_probe_ = 0, probe_every_ = 16;
 };
 
 }  // namespace glm

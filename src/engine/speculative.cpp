@@ -61,6 +61,8 @@ void SpeculativeDecoder::calibrate(KvPagePool& pool) {
 }
 
 int SpeculativeDecoder::depth_for_round(int batch) {
+  if (!cfg_.depth_schedule.empty())
+    return std::min(cfg_.num_steps, cfg_.depth_schedule[size_t(scheduled_++ % cfg_.depth_schedule.size())]);
   if (!cfg_.adaptive && !cfg_.guard) return cfg_.num_steps;
   const int chosen = policy_.choose(batch);
   if (cfg_.adaptive) return chosen;
@@ -83,8 +85,10 @@ int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t bu
   if (reqs.empty()) return 0;
   int depth = depth_for_round(int(reqs.size()));
   while (depth > 0 && int64_t(reqs.size()) * (depth + 1) > budget) --depth;
+  round_depth_ = depth;
   int64_t used = 0;
   int max_depth = 0;
+  catch_up_.clear();
   for (RequestState* r : reqs) {
     SpecState& s = r->spec;
     s.verify.clear();
@@ -93,17 +97,24 @@ int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t bu
       continue;
     }
     const int64_t len = int64_t(r->output.size());
-    int64_t d = s.next_draft < 0 ? 0 : depth;
+    int64_t d = s.next_draft < 0 && s.pending.empty() ? 0 : depth;
     // Never draft past the last token the request may produce: the verify's K/V stays inside the pages
     // reserved at admission (prompt + max_new_tokens) and the context.
     d = std::min<int64_t>(d, r->req.sampling.max_new_tokens - len - 1);
     d = std::min<int64_t>(d, context_length - (r->prompt_len() + len) - 1);
     d = std::max<int64_t>(0, std::min<int64_t>(d, budget - used - 1));
     s.depth = int(d);
-    s.verify.push_back(r->output.back());
-    if (d >= 1) s.verify.push_back(s.next_draft);
     used += d + 1;
     max_depth = std::max(max_depth, int(d));
+    if (d >= 1 && !s.pending.empty()) catch_up_.push_back({r, r->kv.length(), 0, 0});
+  }
+  // Drafting resumes after plain rounds: extend the draft over the deferred positions first (one forward).
+  if (!catch_up_.empty()) extend(catch_up_, nullptr, pool);
+  for (RequestState* r : reqs) {
+    SpecState& s = r->spec;
+    if (s.depth < 0) continue;
+    s.verify.push_back(r->output.back());
+    if (s.depth >= 1) s.verify.push_back(s.next_draft);
   }
   // Chain: draft j at position n_pos + j - 2 reads d_{j-1} and the draft's previous hidden state.
   const int64_t H = target_.config().hidden_size, V = target_.config().vocab_size;
@@ -169,33 +180,79 @@ void SpeculativeDecoder::add_extend(RequestState& r, int64_t start, int64_t n, i
 
 void SpeculativeDecoder::run_extend(const ForwardResult& target, KvPagePool& pool) {
   if (extends_.empty()) return;
+  const int64_t H = target_.config().hidden_size;
+  if (round_depth_ == 0 && cfg_.defer_plain_extends) {
+    // Plain round: keep the decode requests' hidden states for a later catch-up instead of a forward.
+    size_t kept = 0;
+    for (const Extend& e : extends_) {
+      RequestState& r = *e.r;
+      if (r.in_prefill() || r.spec.depth != 0 || e.start + e.n != r.kv.length()) {
+        extends_[kept++] = e;
+        continue;
+      }
+      r.spec.pending.insert(r.spec.pending.end(), target.hidden + e.hidden_row * H,
+                            target.hidden + (e.hidden_row + e.n) * H);
+      r.spec.next_draft = -1;
+    }
+    extends_.resize(kept);
+  }
+  if (!extends_.empty()) extend(extends_, &target, pool);
+  extends_.clear();
+}
+
+void SpeculativeDecoder::extend(std::span<const Extend> items, const ForwardResult* target, KvPagePool& pool) {
+  // Deferred positions can make the items larger than one forward: run them in groups that fit.
+  const int64_t cap = target_.max_batch_tokens();
+  size_t i = 0;
+  while (i < items.size()) {
+    size_t j = i;
+    int64_t tokens = 0;
+    while (j < items.size()) {
+      const int64_t n = items[j].start + items[j].n - items[j].r->spec.draft_valid;
+      if (j > i && tokens + n > cap) break;
+      tokens += n;
+      ++j;
+    }
+    extend_group(items.subspan(i, j - i), target, pool);
+    i = j;
+  }
+}
+
+void SpeculativeDecoder::extend_group(std::span<const Extend> items, const ForwardResult* target, KvPagePool& pool) {
   const int64_t H = target_.config().hidden_size, V = target_.config().vocab_size;
   tokens_.clear();
   hidden_.clear();
-  for (const Extend& e : extends_) {
+  for (const Extend& e : items) {
+    const SpecState& s = e.r->spec;
+    if (s.draft_valid + int64_t(s.pending.size()) / H != e.start)
+      fail(ErrorKind::Internal, "speculative: draft K/V of {} covers {} + {} positions, extend starts at {}",
+           e.r->req.rid, s.draft_valid, int64_t(s.pending.size()) / H, e.start);
     // Position p pairs the target's hidden state h_p with token p + 1.
-    for (int64_t q = e.start + 1; q <= e.start + e.n; ++q) tokens_.push_back(e.r->token_at(q));
-    hidden_.insert(hidden_.end(), target.hidden + e.hidden_row * H, target.hidden + (e.hidden_row + e.n) * H);
+    for (int64_t q = s.draft_valid + 1; q <= e.start + e.n; ++q) tokens_.push_back(e.r->token_at(q));
+    hidden_.insert(hidden_.end(), s.pending.begin(), s.pending.end());
+    if (e.n > 0) hidden_.insert(hidden_.end(), target->hidden + e.hidden_row * H, target->hidden + (e.hidden_row + e.n) * H);
   }
   inputs_.clear();
   size_t off = 0;
-  for (const Extend& e : extends_) {
+  for (const Extend& e : items) {
+    const int64_t n = e.start + e.n - e.r->spec.draft_valid;
     SequenceInput in;
-    in.tokens = std::span<const int32_t>(tokens_.data() + off, size_t(e.n));
-    in.start_pos = e.start;
+    in.tokens = std::span<const int32_t>(tokens_.data() + off, size_t(n));
+    in.start_pos = e.r->spec.draft_valid;
     in.kv = &e.r->kv;
     inputs_.push_back(in);
-    off += size_t(e.n);
+    off += size_t(n);
   }
   const auto t0 = std::chrono::steady_clock::now();
   ForwardResult res = draft_.forward(std::span<const SequenceInput>(inputs_), hidden_.data(), pool);
-  policy_.record_draft(int64_t(extends_.size()), seconds_since(t0));
+  policy_.record_draft(int64_t(items.size()), seconds_since(t0));
   int64_t row = 0;
-  for (size_t i = 0; i < extends_.size(); ++i) {
-    const Extend& e = extends_[i];
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Extend& e = items[i];
     RequestState& r = *e.r;
-    row += e.n;
+    row += int64_t(inputs_[i].tokens.size());
     r.spec.draft_valid = e.start + e.n;
+    r.spec.pending.clear();
     const bool frontier = !r.in_prefill() && e.start + e.n == r.prompt_len() + int64_t(r.output.size()) - 1;
     if (!frontier) {
       r.spec.next_draft = -1;
@@ -204,7 +261,6 @@ void SpeculativeDecoder::run_extend(const ForwardResult& target, KvPagePool& poo
     r.spec.next_draft = argmax_row(res.logits + int64_t(i) * V, V);
     r.spec.hidden.assign(res.hidden + (row - 1) * H, res.hidden + row * H);
   }
-  extends_.clear();
 }
 
 }  // namespace glm

@@ -19,7 +19,10 @@
 //   4. add_extend() + run_extend(): one draft forward over what the target just computed for every
 //      request still running: prompt chunks (tokens shifted by one, the first sampled token after the
 //      last chunk) and, after a verify, the accepted tokens plus the bonus. It writes the draft's K/V for
-//      those positions and yields d1 and the hidden state for the next round.
+//      those positions and yields d1 and the hidden state for the next round. In a round of depth 0
+//      (the policy chose plain decoding) the decode extends are deferred: the target's hidden states go
+//      to SpecState::pending, and plan() catches the draft up in one forward when drafting resumes, so
+//      plain rounds cost what plain decoding costs.
 // Draft K/V ownership: it is layer L of the target's pages (Glm4MoeModel::make_kv_pool(.., true)), so
 // a request has one page table, reservations cover both, and radix-cache pages carry the draft's K/V.
 // The draft's K/V at position p depends on token p + 1, which a cache key ending at p does not hold: the
@@ -70,15 +73,20 @@ class SpeculativeDecoder {
  private:
   struct Extend {
     RequestState* r;
-    int64_t start, n, hidden_row;
+    int64_t start, n, hidden_row;  // new positions [start, start + n) from target rows; pending ones go first
   };
   int depth_for_round(int batch);
+  // One draft forward over the items (each from its draft_valid to start + n); sets d1 at frontiers.
+  void extend(std::span<const Extend> items, const ForwardResult* target, KvPagePool& pool);
+  void extend_group(std::span<const Extend> items, const ForwardResult* target, KvPagePool& pool);
 
   Glm4MoeModel& target_;
   NextNDraft draft_;
   SpecConfig cfg_;
   SpecDepthPolicy policy_;
   bool warned_ = false;
+  int round_depth_ = 0;
+  size_t scheduled_ = 0;  // rounds taken from cfg_.depth_schedule  // this iteration's policy depth (0: decode extends are deferred)
   int64_t rounds_ = 0, round_tokens_ = 0;
 
   // Scratch, reused every iteration.
@@ -87,6 +95,7 @@ class SpeculativeDecoder {
   std::vector<float> hidden_;
   std::vector<SequenceInput> inputs_;
   std::vector<RequestState*> chain_;
+  std::vector<Extend> catch_up_;
 };
 
 }  // namespace glm

@@ -200,6 +200,28 @@ TEST(Speculative, AdaptiveDepthStaysExact) {
   expect_same(plain, spec, "adaptive");
 }
 
+// Plain rounds (depth 0) defer the draft-extend and keep the target's hidden states; the catch-up when
+// drafting resumes must leave the draft exactly as extending every round would: same drafts accepted.
+TEST(Speculative, DeferredDraftExtendCatchesUpExactly) {
+  const std::string dir = fixture("glm45-tiny");
+  // One request at a time: the rounds (and so the schedule's depths) do not depend on submission timing.
+  std::vector<std::vector<GenerateRequest>> reqs;
+  for (int i = 0; i < 5; ++i) reqs.push_back({greedy("d" + std::to_string(i), prompt_of(9 + 13 * i, 70 + i), 45)});
+  SchedulerConfig cfg;
+  cfg.spec.depth_schedule = {0, 0, 2, 0, 1, 0, 0, 0, 3, 3, 0};
+  auto deferred = run(*make(dir, cfg, 3), reqs);
+  cfg.spec.defer_plain_extends = false;
+  auto eager = run(*make(dir, cfg, 3), reqs);
+  expect_same(eager, deferred, "deferred extend");
+  int accepted = 0;
+  for (const auto& [rid, r] : eager) {
+    EXPECT_EQ(deferred.at(rid).last.spec_accepted_tokens, r.last.spec_accepted_tokens) << rid;
+    EXPECT_EQ(deferred.at(rid).last.spec_draft_tokens, r.last.spec_draft_tokens) << rid;
+    accepted += r.last.spec_accepted_tokens;
+  }
+  EXPECT_GT(accepted, 0);
+}
+
 // Stops inside an accepted run: stop ids and stop strings at every position of a greedy output, and
 // max_new_tokens at every length; the request ends exactly where plain decoding ends it.
 TEST(Speculative, StopsAndLimitsInsideTheAcceptedRun) {
@@ -335,10 +357,13 @@ TEST(SpecDepthPolicy, PicksTheDepthWithMostTokensPerSecond) {
   EXPECT_EQ(cheap.best_depth(1), 3);
   EXPECT_EQ(linear.best_depth(1), 0);
   EXPECT_NEAR(cheap.expected_tokens(3), 4.0, 0.05);
-  // Exploration: every 16th choice drafts one step deeper than the best.
-  int deeper = 0;
-  for (int i = 0; i < 32; ++i) deeper += linear.choose(1) == 1;
-  EXPECT_EQ(deeper, 2);
+  // Exploration: the 16th choice drafts one step deeper than the best; while the best is plain decoding
+  // the interval doubles (16, 32, 64, 128, 128, ...).
+  std::vector<int> probes;
+  for (int i = 1; i <= 16 + 32 + 64 + 128 + 128; ++i)
+    if (linear.choose(1) == 1) probes.push_back(i);
+  EXPECT_EQ(probes, (std::vector<int>{16, 48, 112, 240, 368}));
+  EXPECT_EQ(cheap.choose(1), 3);
 }
 
 }  // namespace
