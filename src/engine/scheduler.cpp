@@ -275,6 +275,7 @@ void Scheduler::admit() {
 }
 
 bool Scheduler::step() {
+  const auto t_step = std::chrono::steady_clock::now();
   batch_reqs_.clear();
   batch_inputs_.clear();
   decode_reqs_.clear();
@@ -348,7 +349,12 @@ bool Scheduler::step() {
     }
     step_tokens_ += int64_t(r.output.size() - before);
   }
-  if (spec_) spec_->run_extend(res, *kv_pool_);
+  if (spec_) {
+    spec_->run_extend(res, *kv_pool_);
+    if (n_decode == batch_reqs_.size())  // decode-only: the depth policy learns the whole iteration's cost
+      spec_->record_iteration(int(n_decode),
+                              std::chrono::duration<double>(std::chrono::steady_clock::now() - t_step).count());
+  }
   if (n_decode > 0 && ++decode_steps_ % 40 == 0) log_decode();
   return true;
 }

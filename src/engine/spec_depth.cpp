@@ -58,7 +58,29 @@ double SpecDepthPolicy::cost_at(const std::map<int64_t, double>& table, int64_t 
   return lo->second + f * (hi->second - lo->second);
 }
 
+int SpecDepthPolicy::batch_class(int batch) {
+  int c = 0;
+  while (batch > 1) {
+    batch >>= 1;
+    ++c;
+  }
+  return c;
+}
+
+void SpecDepthPolicy::record_iteration(int depth, int batch, double seconds) {
+  const double model = model_cost(depth, batch);
+  if (!(model > 0) || !(seconds > 0)) return;
+  auto [it, fresh] = overhead_.emplace(std::make_pair(batch_class(batch), depth), seconds / model);
+  if (!fresh) it->second = (1 - kEma) * it->second + kEma * seconds / model;
+}
+
 double SpecDepthPolicy::round_cost(int depth, int batch) const {
+  auto it = overhead_.find({batch_class(batch), depth});
+  if (it == overhead_.end()) it = overhead_.find({batch_class(batch), 0});  // unmeasured depth: plain's overhead
+  return model_cost(depth, batch) * (it == overhead_.end() ? 1.0 : it->second);
+}
+
+double SpecDepthPolicy::model_cost(int depth, int batch) const {
   const int64_t b = std::max(batch, 1);
   // A drafting round runs k - 1 chain steps and one draft-extend; plain rounds defer the extend.
   const double draft = cost_at(draft_s_, b) * double(depth);

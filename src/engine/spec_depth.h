@@ -9,7 +9,10 @@
 // Costs are seconds per forward by token count, measured at start-up for 1..max_depth+1 tokens and then
 // updated online (EMA) from every decode-only forward; counts in between are interpolated linearly and
 // beyond the largest measured count extrapolated with its per-token cost (an over-estimate for MoE,
-// where more tokens share experts). alpha_i are decayed counts with a 1/2 prior; depths never tried are
+// where more tokens share experts). Whole decode iterations are timed too (sampling, bookkeeping and
+// the catch-up extend included): per batch-size class (1, 2-3, 4-7, ...) and depth, the ratio of the
+// measured iteration time to the forward-only model scales that depth's cost, so fixed per-round
+// overheads (large on small models) count. alpha_i are decayed counts with a 1/2 prior; depths never tried are
 // assumed to accept like the deepest one measured. Exploration: every 16th round drafts one step deeper
 // than the best depth, so a rejected depth gets re-measured when the traffic changes; while the best is
 // plain decoding the interval doubles after each probe (up to 128 rounds), bounding the probes' cost.
@@ -32,6 +35,8 @@ class SpecDepthPolicy {
   void record_draft(int64_t n_tokens, double seconds);
   // One request's round: `depth` drafts were verified and the first `accepted` of them accepted.
   void record_round(int depth, int accepted);
+  // A whole decode-only iteration at `depth` for `batch` requests took `seconds`.
+  void record_iteration(int depth, int batch, double seconds);
 
   // The depth maximising expected tokens per second for `batch` requests decoding together.
   int best_depth(int batch) const;
@@ -43,10 +48,13 @@ class SpecDepthPolicy {
 
  private:
   static double cost_at(const std::map<int64_t, double>& table, int64_t n);
+  double model_cost(int depth, int batch) const;
+  static int batch_class(int batch);
 
   int max_depth_;
   std::map<int64_t, double> target_s_, draft_s_;  // EMA seconds by token count
   std::vector<double> tries_, hits_;               // decayed counts by draft index (1-based)
+  std::map<std::pair<int, int>, double> overhead_; // (batch class, depth) -> measured / modelled cost
   int since_probe_ = 0, probe_every_ = 16;
 };
 

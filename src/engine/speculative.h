@@ -66,6 +66,9 @@ class SpeculativeDecoder {
   void add_extend(RequestState& r, int64_t start, int64_t n, int64_t hidden_row);
   void run_extend(const ForwardResult& target, KvPagePool& pool);
 
+  // The scheduler timed a whole decode-only iteration (plan to emit) of `batch` requests.
+  void record_iteration(int batch, double seconds) { policy_.record_iteration(round_depth_, batch, seconds); }
+
   // Server-wide: rounds and tokens they produced (accepted + bonus).
   int64_t rounds() const { return rounds_; }
   int64_t round_tokens() const { return round_tokens_; }
