@@ -89,3 +89,22 @@ def test_bad_flags_are_refused(flags, message):
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2
     assert message in p.stdout + p.stderr
+
+
+def test_openai_chat_stream_with_logprobs(servers):
+    plain, spec = servers
+    kw = dict(model="m", messages=[{"role": "user", "content": "Tell me a story"}], temperature=0, max_tokens=24,
+              logprobs=True, top_logprobs=2)
+
+    def streamed(srv):
+        chunks = list(srv.openai().chat.completions.create(stream=True, **kw))
+        text = "".join((c.choices[0].delta.content or "") for c in chunks if c.choices)
+        lps = [(t.token, round(t.logprob, 4)) for c in chunks if c.choices and c.choices[0].logprobs
+               for t in c.choices[0].logprobs.content]
+        return text, lps
+
+    whole = plain.openai().chat.completions.create(**kw)
+    text, lps = streamed(spec)
+    assert text == (whole.choices[0].message.content or "")
+    # Speculative events carry several tokens: the stream must match plain decoding's stream.
+    assert (text, lps) == streamed(plain)
