@@ -338,12 +338,12 @@ bool Scheduler::step() {
     if (r.in_prefill()) {
       r.prefilled += n;
       if (!r.in_prefill()) sample_and_emit(r, logits);  // else more prompt chunks to go
-      if (spec_ && !r.done) spec_->add_extend(r, in.start_pos, n, token - n);
+      if (spec_ && !r.done) spec_->add_extend(r, in.start_pos, n, token - n, false);
     } else if (spec_) {
       verify_and_emit(r, logits);
       // Accepted drafts and the bonus token: the draft extends over the target's hidden states of
       // [last, d1..da] paired with [d1..da, bonus].
-      if (!r.done) spec_->add_extend(r, in.start_pos, int64_t(r.output.size() - before), token - n);
+      if (!r.done) spec_->add_extend(r, in.start_pos, int64_t(r.output.size() - before), token - n, true);
     } else {
       sample_and_emit(r, logits);
     }

@@ -102,8 +102,10 @@ int SpecDepthPolicy::best_depth(int batch) const {
 
 int SpecDepthPolicy::choose(int batch) {
   const int k = best_depth(batch);
+  probe_from_plain_ = false;
   if (++since_probe_ < probe_every_) return k;
   since_probe_ = 0;
+  probe_from_plain_ = k == 0 && max_depth_ > 0;
   probe_every_ = k > 0 ? kExploreEvery : std::min(probe_every_ * 2, kExploreMax);
   return std::min(k + 1, max_depth_);
 }

@@ -15,7 +15,8 @@
 // overheads (large on small models) count. alpha_i are decayed counts with a 1/2 prior; depths never tried are
 // assumed to accept like the deepest one measured. Exploration: every 16th round drafts one step deeper
 // than the best depth, so a rejected depth gets re-measured when the traffic changes; while the best is
-// plain decoding the interval doubles after each probe (up to 128 rounds), bounding the probes' cost.
+// plain decoding the interval doubles after each probe (up to 128 rounds) and the probe drafts for one
+// request only (probe_from_plain()), bounding the probes' cost.
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -42,6 +43,8 @@ class SpecDepthPolicy {
   int best_depth(int batch) const;
   // best_depth, plus the periodic exploration round (call once per round).
   int choose(int batch);
+  // The last choose() was a probe while plain decoding is best: draft for a single request.
+  bool probe_from_plain() const { return probe_from_plain_; }
   double expected_tokens(int depth) const;  // per request, including the bonus token
   double round_cost(int depth, int batch) const;
   double alpha(int j) const;                // acceptance probability of draft j (1-based)
@@ -56,6 +59,7 @@ class SpecDepthPolicy {
   std::vector<double> tries_, hits_;               // decayed counts by draft index (1-based)
   std::map<std::pair<int, int>, double> overhead_; // (batch class, depth) -> measured / modelled cost
   int since_probe_ = 0, probe_every_ = 16;
+  bool probe_from_plain_ = false;
 };
 
 }  // namespace glm

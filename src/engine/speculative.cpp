@@ -86,6 +86,13 @@ int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t bu
   int depth = depth_for_round(int(reqs.size()));
   while (depth > 0 && int64_t(reqs.size()) * (depth + 1) > budget) --depth;
   round_depth_ = depth;
+  // A probe while plain decoding is best drafts for one request (the least behind), so its catch-up and
+  // verify cost one request's worth; its iteration time is not representative (not recorded).
+  probe_ = depth > 0 && cfg_.depth_schedule.empty() && policy_.probe_from_plain();
+  const RequestState* prober = nullptr;
+  if (probe_)
+    for (RequestState* r : reqs)
+      if (!prober || r->spec.pending.size() < prober->spec.pending.size()) prober = r;
   int64_t used = 0;
   int max_depth = 0;
   catch_up_.clear();
@@ -97,7 +104,7 @@ int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t bu
       continue;
     }
     const int64_t len = int64_t(r->output.size());
-    int64_t d = s.next_draft < 0 && s.pending.empty() ? 0 : depth;
+    int64_t d = (s.next_draft < 0 && s.pending.empty()) || (probe_ && r != prober) ? 0 : depth;
     // Never draft past the last token the request may produce: the verify's K/V stays inside the pages
     // reserved at admission (prompt + max_new_tokens) and the context.
     d = std::min<int64_t>(d, r->req.sampling.max_new_tokens - len - 1);
@@ -106,7 +113,7 @@ int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t bu
     s.depth = int(d);
     used += d + 1;
     max_depth = std::max(max_depth, int(d));
-    if (d >= 1 && !s.pending.empty()) catch_up_.push_back({r, r->kv.length(), 0, 0});
+    if (d >= 1 && !s.pending.empty()) catch_up_.push_back({r, r->kv.length(), 0, 0, false});
   }
   // Drafting resumes after plain rounds: extend the draft over the deferred positions first (one forward).
   if (!catch_up_.empty()) extend(catch_up_, nullptr, pool);
@@ -174,19 +181,20 @@ int SpeculativeDecoder::verify(RequestState& r, const float* rows, std::span<flo
   return accepted;
 }
 
-void SpeculativeDecoder::add_extend(RequestState& r, int64_t start, int64_t n, int64_t hidden_row) {
-  if (n > 0) extends_.push_back({&r, start, n, hidden_row});
+void SpeculativeDecoder::add_extend(RequestState& r, int64_t start, int64_t n, int64_t hidden_row, bool verified) {
+  if (n > 0) extends_.push_back({&r, start, n, hidden_row, verified});
 }
 
 void SpeculativeDecoder::run_extend(const ForwardResult& target, KvPagePool& pool) {
   if (extends_.empty()) return;
   const int64_t H = target_.config().hidden_size;
-  if (round_depth_ == 0 && cfg_.defer_plain_extends) {
-    // Plain round: keep the decode requests' hidden states for a later catch-up instead of a forward.
+  if (cfg_.defer_plain_extends) {
+    // Requests that did not draft this round keep their hidden states for a catch-up when they next
+    // draft, instead of a draft forward now (a plain round then costs what plain decoding costs).
     size_t kept = 0;
     for (const Extend& e : extends_) {
       RequestState& r = *e.r;
-      if (r.in_prefill() || r.spec.depth != 0 || e.start + e.n != r.kv.length()) {
+      if (!e.verified || r.spec.depth != 0) {
         extends_[kept++] = e;
         continue;
       }

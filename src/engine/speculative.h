@@ -19,10 +19,10 @@
 //   4. add_extend() + run_extend(): one draft forward over what the target just computed for every
 //      request still running: prompt chunks (tokens shifted by one, the first sampled token after the
 //      last chunk) and, after a verify, the accepted tokens plus the bonus. It writes the draft's K/V for
-//      those positions and yields d1 and the hidden state for the next round. In a round of depth 0
-//      (the policy chose plain decoding) the decode extends are deferred: the target's hidden states go
-//      to SpecState::pending, and plan() catches the draft up in one forward when drafting resumes, so
-//      plain rounds cost what plain decoding costs.
+//      those positions and yields d1 and the hidden state for the next round. A decoding request that
+//      drafted nothing this round (depth 0: the policy chose plain decoding, or its cap) defers its
+//      extend: the target's hidden states go to SpecState::pending, and plan() catches its draft up in
+//      one forward when it drafts again, so plain rounds cost what plain decoding costs.
 // Draft K/V ownership: it is layer L of the target's pages (Glm4MoeModel::make_kv_pool(.., true)), so
 // a request has one page table, reservations cover both, and radix-cache pages carry the draft's K/V.
 // The draft's K/V at position p depends on token p + 1, which a cache key ending at p does not hold: the
@@ -62,12 +62,14 @@ class SpeculativeDecoder {
              const std::function<bool(sampling::SampleResult&)>& push);
 
   // Step 4: queue draft-extend over positions [start, start + n) of r, whose target hidden states are rows
-  // [hidden_row, hidden_row + n) of the target's result; frontier: n reaches r's last token (store d1).
-  void add_extend(RequestState& r, int64_t start, int64_t n, int64_t hidden_row);
+  // [hidden_row, hidden_row + n) of the target's result; verified: after a verify (not a prompt chunk).
+  void add_extend(RequestState& r, int64_t start, int64_t n, int64_t hidden_row, bool verified);
   void run_extend(const ForwardResult& target, KvPagePool& pool);
 
   // The scheduler timed a whole decode-only iteration (plan to emit) of `batch` requests.
-  void record_iteration(int batch, double seconds) { policy_.record_iteration(round_depth_, batch, seconds); }
+  void record_iteration(int batch, double seconds) {
+    if (!probe_) policy_.record_iteration(round_depth_, batch, seconds);
+  }
 
   // Server-wide: rounds and tokens they produced (accepted + bonus).
   int64_t rounds() const { return rounds_; }
@@ -77,6 +79,7 @@ class SpeculativeDecoder {
   struct Extend {
     RequestState* r;
     int64_t start, n, hidden_row;  // new positions [start, start + n) from target rows; pending ones go first
+    bool verified = false;
   };
   int depth_for_round(int batch);
   // One draft forward over the items (each from its draft_valid to start + n); sets d1 at frontiers.
@@ -88,8 +91,9 @@ class SpeculativeDecoder {
   SpecConfig cfg_;
   SpecDepthPolicy policy_;
   bool warned_ = false;
-  int round_depth_ = 0;
-  size_t scheduled_ = 0;  // rounds taken from cfg_.depth_schedule  // this iteration's policy depth (0: decode extends are deferred)
+  int round_depth_ = 0;   // this iteration's policy depth
+  bool probe_ = false;    // this iteration probes from plain decoding with one request
+  size_t scheduled_ = 0;  // rounds taken from cfg_.depth_schedule
   int64_t rounds_ = 0, round_tokens_ = 0;
 
   // Scratch, reused every iteration.
