@@ -1,5 +1,6 @@
 // Decode throughput of the scheduler with and without speculative decoding (no HTTP):
 //   bench_spec_decode MODEL_DIR [batch=1,8] [num_steps=3] [new_tokens=128] [prompt_len=32] [threads=1] [mode=fixed]
+// (mode: fixed | auto | zero = speculation on with depth 0 every round: the bookkeeping's own cost)
 // For each batch size: B greedy requests (random prompts) submitted together, timed from submit to the
 // last finish (prefill included, so use new_tokens >> prompt_len); the same requests plain, then with
 // speculation (mode fixed: num_steps every round, no guard; auto: the adaptive depth). Prints tokens/s,
@@ -7,12 +8,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <random>
 #include <sstream>
 #include <string>
 
+#include "core/log.h"
 #include "core/thread_pool.h"
 #include "engine/scheduler.h"
 
@@ -27,7 +30,7 @@ struct Outcome {
 };
 
 Outcome run(const std::string& dir, ThreadPool& pool, int batch, int steps, bool adaptive, int new_tokens,
-            int prompt_len) {
+            int prompt_len, bool zero = false) {
   LoadOptions opt;
   opt.max_batch_tokens = 1024;
   opt.nextn = steps > 0 ? NextNLoad::Require : NextNLoad::Skip;
@@ -37,6 +40,7 @@ Outcome run(const std::string& dir, ThreadPool& pool, int batch, int steps, bool
   cfg.spec.num_steps = steps;
   cfg.spec.adaptive = adaptive;
   cfg.spec.guard = false;
+  if (zero) cfg.spec.depth_schedule = {0};  // mode zero: speculation's bookkeeping with depth 0 every round
   Scheduler s(Glm4MoeModel::load(dir, pool, opt), Tokenizer::from_file(dir + "/tokenizer.json"), cfg);
   const int64_t vocab = s.model().config().vocab_size;
   std::mutex mu;
@@ -88,13 +92,15 @@ int main(int argc, char** argv) {
   const int prompt_len = argc > 5 ? std::stoi(argv[5]) : 32;
   const int threads = argc > 6 ? std::stoi(argv[6]) : 1;
   const bool adaptive = argc > 7 && std::string(argv[7]) == "auto";
+  const bool zero = argc > 7 && std::string(argv[7]) == "zero";
   glm::ThreadPool pool(threads, false);
+  if (const char* lvl = std::getenv("GLM_LOG_LEVEL")) glm::set_log_level(lvl);  // debug: the depth policy's view
   for (int b : batches) {
     Outcome plain = run(dir, pool, b, 0, false, new_tokens, prompt_len);
-    Outcome spec = run(dir, pool, b, steps, adaptive, new_tokens, prompt_len);
+    Outcome spec = run(dir, pool, b, steps, adaptive, new_tokens, prompt_len, zero);
     std::printf("batch %d: plain %.1f tok/s; speculative (%s, %d steps) %.1f tok/s, accept length %.2f; "
                 "speed-up %.2f; greedy outputs %s\n",
-                b, double(plain.tokens) / plain.seconds, adaptive ? "auto" : "fixed", steps,
+                b, double(plain.tokens) / plain.seconds, adaptive ? "auto" : zero ? "depth 0" : "fixed", steps,
                 double(spec.tokens) / spec.seconds, spec.accept_length,
                 (double(spec.tokens) / spec.seconds) / (double(plain.tokens) / plain.seconds),
                 plain.ids == spec.ids ? "identical" : "DIFFER");

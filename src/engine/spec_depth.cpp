@@ -12,10 +12,16 @@ constexpr double kDecay = 0.995;   // per recorded round: acceptance adapts over
 constexpr int kExploreEvery = 16;
 constexpr int kExploreMax = 128;
 
+// EMA that one preempted or cache-cold sample cannot swing: a new sample counts at most at twice (or half)
+// the current value.
+void robust_ema(double& value, double sample) {
+  value = (1 - kEma) * value + kEma * std::clamp(sample, 0.5 * value, 2.0 * value);
+}
+
 void ema(std::map<int64_t, double>& table, int64_t n, double seconds) {
-  if (n <= 0 || !(seconds >= 0)) return;
+  if (n <= 0 || !(seconds > 0)) return;
   auto [it, fresh] = table.emplace(n, seconds);
-  if (!fresh) it->second = (1 - kEma) * it->second + kEma * seconds;
+  if (!fresh) robust_ema(it->second, seconds);
 }
 
 }  // namespace
@@ -70,14 +76,24 @@ int SpecDepthPolicy::batch_class(int batch) {
 void SpecDepthPolicy::record_iteration(int depth, int batch, double seconds) {
   const double model = model_cost(depth, batch);
   if (!(model > 0) || !(seconds > 0)) return;
-  auto [it, fresh] = overhead_.emplace(std::make_pair(batch_class(batch), depth), seconds / model);
-  if (!fresh) it->second = (1 - kEma) * it->second + kEma * seconds / model;
+  Overhead& o = overhead_[{batch_class(batch), depth}];
+  if (o.samples++ == 0)
+    o.factor = seconds / model;
+  else
+    robust_ema(o.factor, seconds / model);
 }
 
 double SpecDepthPolicy::round_cost(int depth, int batch) const {
+  // A depth measured fewer than 4 times borrows the overhead of the most measured depth of its class.
   auto it = overhead_.find({batch_class(batch), depth});
-  if (it == overhead_.end()) it = overhead_.find({batch_class(batch), 0});  // unmeasured depth: plain's overhead
-  return model_cost(depth, batch) * (it == overhead_.end() ? 1.0 : it->second);
+  if (it == overhead_.end() || it->second.samples < 4) {
+    auto best = overhead_.end();
+    for (auto o = overhead_.begin(); o != overhead_.end(); ++o)
+      if (o->first.first == batch_class(batch) && (best == overhead_.end() || o->second.samples > best->second.samples))
+        best = o;
+    it = best;
+  }
+  return model_cost(depth, batch) * (it == overhead_.end() ? 1.0 : it->second.factor);
 }
 
 double SpecDepthPolicy::model_cost(int depth, int batch) const {
@@ -107,6 +123,8 @@ int SpecDepthPolicy::choose(int batch) {
   since_probe_ = 0;
   probe_from_plain_ = k == 0 && max_depth_ > 0;
   probe_every_ = k > 0 ? kExploreEvery : std::min(probe_every_ * 2, kExploreMax);
+  // Probes alternate deeper and shallower than the best, so the costs of both neighbours stay current.
+  if (k > 0 && (shallow_probe_ = !shallow_probe_)) return k - 1;
   return std::min(k + 1, max_depth_);
 }
 

@@ -13,8 +13,10 @@
 // the catch-up extend included): per batch-size class (1, 2-3, 4-7, ...) and depth, the ratio of the
 // measured iteration time to the forward-only model scales that depth's cost, so fixed per-round
 // overheads (large on small models) count. alpha_i are decayed counts with a 1/2 prior; depths never tried are
-// assumed to accept like the deepest one measured. Exploration: every 16th round drafts one step deeper
-// than the best depth, so a rejected depth gets re-measured when the traffic changes; while the best is
+// assumed to accept like the deepest one measured. Timings enter through an EMA that clamps each sample
+// to [1/2, 2] x the current value (one preempted iteration cannot swing a decision), and a depth timed
+// fewer than 4 times borrows the overhead of the most-timed depth. Exploration: every 16th round drafts
+// one step deeper than the best depth (alternating with one step shallower when the best is > 0), so a rejected depth gets re-measured when the traffic changes; while the best is
 // plain decoding the interval doubles after each probe (up to 128 rounds) and the probe drafts for one
 // request only (probe_from_plain()), bounding the probes' cost.
 #include <cstddef>
@@ -57,9 +59,13 @@ class SpecDepthPolicy {
   int max_depth_;
   std::map<int64_t, double> target_s_, draft_s_;  // EMA seconds by token count
   std::vector<double> tries_, hits_;               // decayed counts by draft index (1-based)
-  std::map<std::pair<int, int>, double> overhead_; // (batch class, depth) -> measured / modelled cost
+  struct Overhead {
+    double factor = 1.0;  // measured / modelled iteration cost (robust EMA)
+    int64_t samples = 0;
+  };
+  std::map<std::pair<int, int>, Overhead> overhead_;  // by (batch class, depth)
   int since_probe_ = 0, probe_every_ = 16;
-  bool probe_from_plain_ = false;
+  bool probe_from_plain_ = false, shallow_probe_ = false;
 };
 
 }  // namespace glm

@@ -61,6 +61,13 @@ void SpeculativeDecoder::calibrate(KvPagePool& pool) {
 }
 
 int SpeculativeDecoder::depth_for_round(int batch) {
+  if (spdlog::should_log(spdlog::level::debug) && ++decisions_ % 32 == 0) {
+    std::string view;
+    for (int k = 0; k <= cfg_.num_steps; ++k)
+      view += fmt::format(" k={}: {:.2f} tok/round, cost {:.3g} ms, alpha {:.2f};", k, policy_.expected_tokens(k),
+                          policy_.round_cost(k, batch) * 1e3, k > 0 ? policy_.alpha(k) : 1.0);
+    spdlog::debug("speculative depth policy (batch {}):{} best {}", batch, view, policy_.best_depth(batch));
+  }
   if (!cfg_.depth_schedule.empty())
     return std::min(cfg_.num_steps, cfg_.depth_schedule[size_t(scheduled_++ % cfg_.depth_schedule.size())]);
   if (!cfg_.adaptive && !cfg_.guard) return cfg_.num_steps;

@@ -94,6 +94,7 @@ class SpeculativeDecoder {
   int round_depth_ = 0;   // this iteration's policy depth
   bool probe_ = false;    // this iteration probes from plain decoding with one request
   size_t scheduled_ = 0;  // rounds taken from cfg_.depth_schedule
+  int64_t decisions_ = 0;  // for the periodic debug line
   int64_t rounds_ = 0, round_tokens_ = 0;
 
   // Scratch, reused every iteration.
