@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   auto model = Glm4MoeModel::load(dir, pool, opt);
   const ModelConfig& c = model->config();
   const bool has_mtp = model->weights().nextn.has_value();
-  auto kv = model->make_kv_pool((context + max_n) / 16 + 2, 16, has_mtp);
+  auto kv = model->make_kv_pool((context + max_n) / 16 + 2, 16, KvDType::BF16, has_mtp);
   KvSequence seq;
   std::mt19937 rng(1);
   std::vector<int32_t> prompt(static_cast<size_t>(context));
