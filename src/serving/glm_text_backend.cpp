@@ -1,5 +1,7 @@
 #include "serving/glm_text_backend.h"
 
+#include <cstdlib>
+
 #include "chat/chat_template.h"
 #include "chat/openai_template_inputs.h"
 #include "core/error.h"
@@ -151,6 +153,9 @@ std::unique_ptr<Engine> make_glm_engine(const ServerArgs& args, const ModelInfo&
   if (args.speculative_algorithm) {
     sc.spec.num_steps = args.speculative_num_steps.value_or(3);
     sc.spec.adaptive = args.speculative_adaptive;
+    // Benchmarks and tests that want the explicit depth every round, whatever it costs here.
+    if (const char* fixed = std::getenv("GLMSERVE_SPECULATIVE_FIXED_DEPTH"); fixed && std::string(fixed) == "1")
+      sc.spec.guard = false;
     sc.spec.accept_threshold_single = float(args.speculative_accept_threshold_single);
     sc.spec.accept_threshold_acc = float(args.speculative_accept_threshold_acc);
   }

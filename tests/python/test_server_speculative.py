@@ -2,6 +2,7 @@
 answers equal a server without speculation (native /generate, batched, streamed, OpenAI n > 1, stop
 strings), acceptance shows in meta_info, /get_server_info and /metrics, and bad flags are refused."""
 import json
+import os
 import subprocess
 
 import httpx
@@ -14,10 +15,28 @@ PROMPTS = ["Hello", "The quick brown fox", "1, 2, 3, 4,", "Once upon a time ther
 
 @pytest.fixture(scope="module")
 def servers():
-    with launch_glmserve("glm45-tiny", "--served-model-name", "m") as plain:
-        with launch_glmserve("glm45-tiny", "--served-model-name", "m", "--speculative-algorithm", "NEXTN",
-                             "--enable-metrics") as spec:
-            yield plain, spec
+    # On the tiny fixture speculation does not pay, so the default guard would mostly decode plainly: keep
+    # the explicit depth every round so that these tests exercise verification.
+    os.environ["GLMSERVE_SPECULATIVE_FIXED_DEPTH"] = "1"
+    try:
+        with launch_glmserve("glm45-tiny", "--served-model-name", "m") as plain:
+            with launch_glmserve("glm45-tiny", "--served-model-name", "m", "--speculative-algorithm", "NEXTN",
+                                 "--enable-metrics") as spec:
+                yield plain, spec
+    finally:
+        del os.environ["GLMSERVE_SPECULATIVE_FIXED_DEPTH"]
+
+
+def test_guarded_default_stays_exact():
+    """Without the override the explicit depth is guarded (plain decoding where it is slower, with a
+    warning): answers stay those of plain decoding."""
+    sp = {"max_new_tokens": 40, "temperature": 0, "ignore_eos": True}
+    with launch_glmserve("glm45-tiny", "--speculative-algorithm", "EAGLE") as spec:
+        with launch_glmserve("glm45-tiny") as plain:
+            a = generate(plain, {"text": PROMPTS, "sampling_params": sp})
+            b = generate(spec, {"text": PROMPTS, "sampling_params": sp})
+            assert [x["output_ids"] for x in b] == [x["output_ids"] for x in a]
+        assert "speculative decoding: verify cost of 1..4 tokens" in spec.log()
 
 
 def generate(srv, body):
