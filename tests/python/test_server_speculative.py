@@ -8,7 +8,7 @@ import subprocess
 import httpx
 import pytest
 
-from conftest import glmserve_binary, launch_glmserve
+from conftest import FIXTURES, free_port, glmserve_binary, launch_glmserve
 
 PROMPTS = ["Hello", "The quick brown fox", "1, 2, 3, 4,", "Once upon a time there was a little"]
 
@@ -127,3 +127,20 @@ def test_openai_chat_stream_with_logprobs(servers):
     assert text == (whole.choices[0].message.content or "")
     # Speculative events carry several tokens: the stream must match plain decoding's stream.
     assert (text, lps) == streamed(plain)
+
+
+def test_checkpoint_without_mtp_is_refused(tmp_path):
+    binary = glmserve_binary()
+    if binary is None:
+        pytest.skip("glmserve is not built")
+    src = FIXTURES / "glm45-tiny"
+    for f in src.iterdir():
+        if f.name != "config.json":
+            (tmp_path / f.name).symlink_to(f)
+    config = json.loads((src / "config.json").read_text())
+    config["num_nextn_predict_layers"] = 0
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    p = subprocess.run([binary, "serve", "--model-path", str(tmp_path), "--port", str(free_port()),
+                        "--speculative-algorithm", "EAGLE"], capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0
+    assert "has no MTP (NextN) layer" in p.stdout + p.stderr
