@@ -283,6 +283,30 @@ TEST(Speculative, ThinkingBudgetEndsAtTheSameToken) {
     EXPECT_NE(std::find(res.ids.begin(), res.ids.end(), 1522), res.ids.end()) << rid << ": </think> never forced";
 }
 
+// Constrained decoding (response_format JSON): the constraint advances by accepted tokens only (the
+// output grows one verified token at a time, rejected drafts never enter it), so it masks every verified
+// row exactly as in plain decoding.
+TEST(Speculative, JsonConstraintMasksEveryVerifiedRow) {
+  const std::string dir = fixture("glm45-tiny");
+  std::vector<GenerateRequest> reqs;
+  for (int i = 0; i < 4; ++i) {
+    GenerateRequest r = greedy("j" + std::to_string(i), prompt_of(10 + 7 * i, 20 + i), 40);
+    r.sampling.ignore_eos = false;
+    r.sampling.json_schema = i % 2 ? R"({"type": "object"})" : R"({"type": "array", "items": {"type": "integer"}})";
+    reqs.push_back(r);
+  }
+  SchedulerConfig cfg;
+  auto plain = run(*make(dir, cfg, 0), {reqs});
+  auto spec = run(*make(dir, cfg, 3), {reqs});
+  expect_same(plain, spec, "json constraint");
+  for (const auto& [rid, r] : spec) {
+    EXPECT_GT(r.last.spec_verify_ct, 0) << rid;
+    const size_t first = r.text.find_first_not_of(" \t\n\r");
+    ASSERT_NE(first, std::string::npos) << rid;
+    EXPECT_TRUE(r.text[first] == '{' || r.text[first] == '[') << rid << ": " << r.text;  // the constraint ran
+  }
+}
+
 // Penalties and logprobs per verified row, and the streamed events: same tokens and logprobs; text
 // assembled from the (multi-token) events equals the whole text.
 TEST(Speculative, PenaltiesLogprobsAndStreaming) {
