@@ -1,6 +1,6 @@
 // What one speculative verify pass costs on a model, relative to a plain decode step:
 //   bench_spec_verify MODEL_DIR [context=512] [max_tokens=5] [repeats=7] [threads=1]
-// Prefills `context` random tokens once, then times (median of `repeats`) a target forward of n = 1..max
+// Prefills `context` random tokens once, then times (median of `repeats`, lengths interleaved) a target forward of n = 1..max
 // tokens of ONE sequence at that position (the verify of [last, d1..d_{n-1}]; each time overwriting the
 // same positions), and prints t(n) / t(1) and the speed-up this predicts for an accept length a:
 //   speed-up = a / (t(k+1)/t(1) + k * draft)     draft = one MTP step / one decode step
@@ -58,10 +58,20 @@ int main(int argc, char** argv) {
   std::vector<double> cost(static_cast<size_t>(max_n) + 1);
   std::vector<int32_t> toks(static_cast<size_t>(max_n));
   for (auto& t : toks) t = int32_t(rng() % uint32_t(c.vocab_size));
+  // Repetitions interleave the lengths, so drift of the machine (other load, clocks) hits all alike.
+  std::vector<std::vector<double>> samples(cost.size());
+  for (int r = 0; r < repeats + 1; ++r)
+    for (int64_t n = 1; n <= max_n; ++n) {
+      SequenceInput in{std::span<const int32_t>(toks.data(), size_t(n)), context, &seq, true};
+      const auto t0 = std::chrono::steady_clock::now();
+      model->forward(std::span<const SequenceInput>(&in, 1), *kv);
+      if (r > 0) samples[size_t(n)].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+      seq.truncate(context);
+    }
   for (int64_t n = 1; n <= max_n; ++n) {
-    SequenceInput in{std::span<const int32_t>(toks.data(), size_t(n)), context, &seq, true};
-    cost[size_t(n)] = time_it([&] { model->forward(std::span<const SequenceInput>(&in, 1), *kv); });
-    seq.truncate(context);
+    auto& v = samples[size_t(n)];
+    std::sort(v.begin(), v.end());
+    cost[size_t(n)] = v[v.size() / 2];
   }
   double draft = 0;
   if (has_mtp) {
