@@ -317,13 +317,15 @@ void ChatStreamWriter::emit_text(Choice& c, int index, const std::string& text, 
     std::string content;
     std::vector<ToolCallDelta> calls;
     c.tools->feed(normal, content, calls);
-    emit_tool_output(c, index, content, calls, logprobs, out);
-    logprobs = nullptr;
+    emit_tool_output(c, index, content, calls, logprobs, out);  // clears logprobs once it sends them
   } else if (!normal.empty()) {
     out += sse_event(chunk(index, Json{{"content", normal}}, logprobs));
     logprobs = nullptr;
   }
-  if (!logprobs.is_null() && (c.reasoning || c.tools)) out += sse_event(chunk(index, Json::object(), logprobs));
+  // Tokens that add no text yet (half a multi-byte character, text a parser holds back) still get
+  // their logprobs entries now, in an empty delta: the stream then reports one entry per token,
+  // exactly as the non-streamed answer does (issue #5).
+  if (!logprobs.is_null()) out += sse_event(chunk(index, Json::object(), logprobs));
 }
 
 void ChatStreamWriter::emit_tool_output(Choice& c, int index, const std::string& content,

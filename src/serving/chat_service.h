@@ -12,6 +12,11 @@
 //
 // response_format json_object / json_schema: enforced by the engine's JSON constraint; when the
 // request reasons first (reasoning parser on, thinking enabled) only the text after </think> is.
+//
+// logprobs: one entry per generated token, each token id decoded on its own (response_parts.h).
+// A stream carries every event's entries in its next chunk, an empty delta when the tokens added
+// no text yet (half a UTF-8 character, text a parser holds back), so streamed and non-streamed
+// answers list the same entries.
 #include <memory>
 #include <string>
 #include <vector>
