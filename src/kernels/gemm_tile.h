@@ -25,7 +25,8 @@ template <WeightKind K> using WElem = typename WElemOf<K>::type;
 // Accumulates columns [k0, k1) of rows [o, o + R) x tokens [t0, t0 + T). A product too large for
 // the caches is split along the columns (K blocks); the running sums of an element then wait in
 // `carry` (R * T vectors, element (r, t) at r * T + t) between blocks, so its sequence of operations
-// is exactly that of one pass over all columns. k0 is a multiple of W (and of the FP8 block width).
+// is exactly that of one pass over all columns. k0 is a multiple of W, or with FP8 blocks the start of
+// a block (a view sliced inside a block, w.block_col0 > 0, has a shorter first block).
 // first: start from zero instead of carry; last: finish the element (reduce, scale, bias, store y).
 template <class Ops, WeightKind K, int R, int T>
 __attribute__((always_inline)) inline void linear_tile(const LinearProblem& p, int64_t o, int64_t t0, int64_t k0,
@@ -36,11 +37,11 @@ __attribute__((always_inline)) inline void linear_tile(const LinearProblem& p, i
   constexpr int W = Ops::kWidth;
   constexpr bool kBlock = K == WeightKind::F8Block;
   const WeightRef& w = *p.w;
-  const int64_t C = w.cols;
+  const int64_t LD = w.row_stride();
   const WElem<K>* wr[R];
   const XElem* xr[T];
 #pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) wr[r] = static_cast<const WElem<K>*>(w.data) + (o + r) * C;
+  for (int r = 0; r < R; ++r) wr[r] = static_cast<const WElem<K>*>(w.data) + (o + r) * LD;
 #pragma GCC unroll 16
   for (int t = 0; t < T; ++t) xr[t] = static_cast<const XElem*>(p.x) + (t0 + t) * p.ldx;
 
@@ -55,9 +56,13 @@ __attribute__((always_inline)) inline void linear_tile(const LinearProblem& p, i
       if constexpr (kBlock) tot[r][t] = first ? Ops::zero() : carry[r * T + t];
     }
   }
-  const int64_t step_block = kBlock ? int64_t(w.block_cols) : k1 - k0;
-  for (int64_t kb = k0; kb < k1; kb += step_block) {
-    const int64_t ke = kb + step_block < k1 ? kb + step_block : k1;
+  const int64_t bc = kBlock ? int64_t(w.block_cols) : 1, phase = kBlock ? int64_t(w.block_col0) : 0;
+  for (int64_t kb = k0, ke; kb < k1; kb = ke) {
+    ke = k1;
+    if constexpr (kBlock) {
+      const int64_t block_end = (kb + phase) / bc * bc + bc - phase;
+      if (block_end < k1) ke = block_end;
+    }
     auto step = [&](int64_t k, int rem) __attribute__((always_inline)) {
       typename Ops::WVec wv[R];
 #pragma GCC unroll 16
@@ -65,7 +70,7 @@ __attribute__((always_inline)) inline void linear_tile(const LinearProblem& p, i
         // The next row tile, same columns: rows of one tile are only a few KiB long, too short for
         // the hardware prefetchers to ramp up before each stream ends (decode would lose ~half of
         // the DRAM bandwidth with FP8). Prefetching past the last row is harmless (no fault).
-        __builtin_prefetch(wr[r] + R * C + k, 0, 2);
+        __builtin_prefetch(wr[r] + R * LD + k, 0, 2);
         wv[r] = Ops::template load_w<K>(wr[r], k, rem);
       }
 #pragma GCC unroll 16
@@ -79,10 +84,10 @@ __attribute__((always_inline)) inline void linear_tile(const LinearProblem& p, i
     for (; k + W <= ke; k += W) step(k, W);
     if (k < ke) step(k, int(ke - k));
     if constexpr (kBlock) {
-      const int64_t sc = w.scale_cols(), bcol = kb / w.block_cols;
+      const int64_t sc = w.scale_stride(), bcol = (kb + phase) / bc;
 #pragma GCC unroll 16
       for (int r = 0; r < R; ++r) {
-        const float s = w.scale[((o + r) / w.block_rows) * sc + bcol];
+        const float s = w.scale[((o + r + w.block_row0) / w.block_rows) * sc + bcol];
 #pragma GCC unroll 16
         for (int t = 0; t < T; ++t) {
           tot[r][t] = Ops::scale_add(tot[r][t], acc[r][t], s);
@@ -157,13 +162,16 @@ void linear_rows_tiled(const LinearProblem& p, int64_t r0, int64_t r1) {
   int64_t kblock = int64_t(16384 / (T * int(sizeof(typename Ops::XElem)))) / W * W;
   if (kblock < W) kblock = W;
   if (K == WeightKind::F8Block) kblock = (kblock + w.block_cols - 1) / w.block_cols * w.block_cols;
+  const int64_t phase = K == WeightKind::F8Block ? w.block_col0 : 0;
   Acc carry[kRowBlock * T];
   for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
     const int64_t re = rb + kRowBlock < r1 ? rb + kRowBlock : r1;
     for (int64_t t0 = 0; t0 < n; t0 += T) {
       const int nt = int(n - t0 < T ? n - t0 : T);
-      for (int64_t k0 = 0; k0 < C; k0 += kblock) {
-        const int64_t k1 = k0 + kblock < C ? k0 + kblock : C;
+      for (int64_t k0 = 0, k1; k0 < C; k0 = k1) {
+        // FP8 blocks: K blocks end on block boundaries of the (possibly sliced) view.
+        k1 = K == WeightKind::F8Block ? (k0 + phase + kblock) / w.block_cols * w.block_cols - phase : k0 + kblock;
+        if (k1 > C) k1 = C;
         const bool first = k0 == 0, last = k1 == C;
         int64_t o = rb;
         for (; o + R <= re; o += R)

@@ -61,6 +61,12 @@ void validate(const WeightRef& w, int64_t n, int64_t ldx, int64_t ldy) {
   if (w.scale_layout != ScaleLayout::None && !w.scale) fail(ErrorKind::Internal, "linear: FP8 weight without scales");
   if (w.scale_layout == ScaleLayout::Block && (w.block_rows <= 0 || w.block_cols <= 0))
     fail(ErrorKind::Internal, "linear: FP8 block scales with block size {}x{}", w.block_rows, w.block_cols);
+  if (w.ld != 0 && w.ld < w.cols) fail(ErrorKind::Internal, "linear: weight row stride {} < cols {}", w.ld, w.cols);
+  if (w.scale_layout == ScaleLayout::Block &&
+      (w.block_row0 < 0 || w.block_row0 >= w.block_rows || w.block_col0 < 0 || w.block_col0 >= w.block_cols ||
+       (w.scale_ld != 0 && w.scale_ld < w.scale_cols())))
+    fail(ErrorKind::Internal, "linear: FP8 block view offset ({}, {}) / scale stride {} out of range", w.block_row0,
+         w.block_col0, w.scale_ld);
   linear_detail::weight_kind(w);  // throws on unsupported dtypes
 }
 
