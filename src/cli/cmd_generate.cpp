@@ -1,5 +1,6 @@
 // glmserve generate: greedy continuation of a prompt given as token ids or as text.
 //   glmserve generate --model-path DIR (--prompt-ids 1,2,3 | --prompt TEXT) --max-new-tokens N [--threads N]
+//   mpirun -np 2 glmserve generate ... --tp 2     (tensor parallelism; --print-logits checks it against tp 1)
 // Prints the generated ids, comma-separated, on the first line of stdout and, when the model directory
 // has a tokenizer, their text after it; progress and timings go to the log (stderr).
 #include <algorithm>
@@ -47,8 +48,10 @@ struct GenerateArgs {
   std::string model_path, prompt_ids, prompt_text;
   int max_new_tokens = 16;
   int threads = 0;
+  int tp = 1;
   bool ignore_eos = false;
   std::string kv_cache_dtype = "auto";
+  std::string logits_file;  // each step's full logits row, float32 little-endian, appended
 };
 
 int run_generate(const GenerateArgs& a) {
@@ -74,7 +77,11 @@ int run_generate(const GenerateArgs& a) {
   LoadOptions opt;
   opt.max_batch_tokens = std::max<int64_t>(int64_t(prompt.size()), 1);
   opt.nextn = NextNLoad::Skip;
+  opt.tp_size = a.tp;
   auto model = Glm4MoeModel::load(a.model_path, pool, opt);
+  std::FILE* logits_out = nullptr;
+  if (!a.logits_file.empty() && !(logits_out = std::fopen(a.logits_file.c_str(), "wb")))
+    fail(ErrorKind::InvalidArgument, "--logits-file: cannot write {}", a.logits_file);
   const ModelConfig& cfg = model->config();
   const int64_t total = int64_t(prompt.size()) + a.max_new_tokens;
   const int64_t page_size = 16;
@@ -92,6 +99,7 @@ int run_generate(const GenerateArgs& a) {
     if (i == 0) prefill_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     pos += int64_t(step.size());
     const float* lg = r.logits;
+    if (logits_out) std::fwrite(lg, sizeof(float), size_t(cfg.vocab_size), logits_out);
     const int32_t next = int32_t(std::max_element(lg, lg + cfg.vocab_size) - lg);
     out.push_back(next);
     if (!a.ignore_eos && std::find(cfg.eos_token_ids.begin(), cfg.eos_token_ids.end(), next) != cfg.eos_token_ids.end())
@@ -99,6 +107,7 @@ int run_generate(const GenerateArgs& a) {
     step.assign(1, next);
   }
   const double total_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (logits_out) std::fclose(logits_out);
   spdlog::info("generate: prompt {} tokens, prefill {:.3f} s ({:.1f} tok/s), {} new tokens, decode {:.1f} tok/s",
                prompt.size(), prefill_s, double(prompt.size()) / std::max(prefill_s, 1e-9), out.size(),
                out.size() > 1 ? double(out.size() - 1) / std::max(total_s - prefill_s, 1e-9) : 0.0);
@@ -119,6 +128,8 @@ glm::cli::Registration reg{"generate", "Greedy generation from token ids or text
                              sub.add_option("--threads", a->threads, "compute threads (0: one per CPU)")->capture_default_str();
                              sub.add_flag("--ignore-eos", a->ignore_eos, "do not stop at an eos token");
                              sub.add_option("--kv-cache-dtype", a->kv_cache_dtype, "auto (= bf16) | bf16 | bfloat16 | fp8_e4m3 | fp8_e5m2 | float32")->capture_default_str();
+                             sub.add_option("--tp,--tp-size", a->tp, "tensor-parallel ranks (launch with mpirun -np N)")->capture_default_str();
+                             sub.add_option("--logits-file", a->logits_file, "write each step's logits (float32 rows) here");
                              return [a] { return run_generate(*a); };
                            }};
 

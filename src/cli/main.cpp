@@ -1,11 +1,17 @@
 // glmserve: one binary, subcommands serve (default), generate, render, tokenize, detokenize, bench.
 // Errors that reach here become a one-line message and an exit status; nothing is left uncaught.
+// Under mpirun (tensor parallelism, --tp N): rank 0 runs the subcommand; ranks 1..N-1 run the follower
+// loop (model/tp_link.h) and exit with the status rank 0 sends when its subcommand ends.
+#include <signal.h>
+
 #include <cstdio>
 #include <map>
 
 #include "cli/command_registry.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "dist/communicator.h"
+#include "model/tp_link.h"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 
@@ -16,11 +22,10 @@ std::vector<CommandSpec>& command_registry() {
 }
 }  // namespace glm::cli
 
-int main(int argc, char** argv) {
+namespace {
+
+int run_command(int argc, char** argv) {
   using namespace glm;
-  // Logs go to stderr: stdout carries command output (ids, prompts, JSON).
-  spdlog::set_default_logger(spdlog::stderr_color_mt("glmserve"));
-  spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
   CLI::App app{"glmserve: an inference server for the GLM-4.5 / 4.6 / 4.7 MoE family"};
   app.require_subcommand(0, 1);
   std::map<std::string, cli::RunFn> runs;
@@ -53,4 +58,38 @@ int main(int argc, char** argv) {
     spdlog::error("internal error: {}", e.what());
     return 1;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace glm;
+  // Logs go to stderr: stdout carries command output (ids, prompts, JSON).
+  spdlog::set_default_logger(spdlog::stderr_color_mt("glmserve"));
+  spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
+  try {
+    dist::init_world(&argc, &argv);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return 1;
+  }
+  dist::Communicator& comm = dist::world();
+  if (comm.size() > 1) spdlog::set_pattern(fmt::format("[%Y-%m-%d %H:%M:%S.%e] [rank {}] [%^%l%$] %v", comm.rank()));
+  if (comm.rank() > 0) {
+    // mpirun forwards SIGINT/SIGTERM to every rank: followers wait for rank 0's Shutdown instead, so
+    // the server drains and all ranks leave together.
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    const int code = run_tp_follower(comm);
+    dist::finalize_world();
+    return code;
+  }
+  const int code = run_command(argc, argv);
+  try {
+    tp_leader::shutdown(code);
+  } catch (const std::exception& e) {
+    comm.abort(fmt::format("cannot stop the other ranks: {}", e.what()));
+  }
+  dist::finalize_world();
+  return code;
 }

@@ -7,7 +7,7 @@ namespace glm {
 
 void RadixCache::copy_page(int32_t dst, int32_t src) {
   if (dst == src) return;
-  std::memcpy(pool_.page_data(dst), pool_.page_data(src), pool_.page_bytes());
+  pool_.copy_page(dst, src);  // through the pool: tensor-parallel followers replay it on their shard
 }
 
 int64_t RadixCache::match_into(std::span<const int32_t> tokens, int64_t max_tokens, KvSequence& seq) {

@@ -116,21 +116,23 @@ void fill_rope(const RopeTable& rope, ForwardWorkspace& ws) {
 
 void run_decoder_layer(const ModelConfig& c, const LayerWeights& w, std::span<const SequenceInput> batch,
                        int64_t kv_layer, KvPagePool& kv_pool, ForwardWorkspace& ws, ThreadPool& pool,
-                       const ForwardOptions& opt) {
+                       const ForwardOptions& opt, dist::Communicator* tp) {
   const int64_t T = ws.layout.n_tokens, H = c.hidden_size;
   const float eps = float(c.rms_norm_eps);
   rms_norm(ws.x.data(), H, w.input_layernorm, ws.normed.data(), H, T, H, eps);
   run_attention(c, w.attn, batch, kv_layer, kv_pool, ws, pool);
+  if (tp) tp->all_reduce_sum(ws.proj_out.data(), T * H);
   add_inplace(ws.x.data(), ws.proj_out.data(), T * H);
   rms_norm(ws.x.data(), H, w.post_attention_layernorm, ws.normed.data(), H, T, H, eps);
   if (w.is_moe) run_moe(c, w.moe, ws, pool, kv_layer, opt);
   else run_mlp(w.dense, ws.normed.data(), T, ws.proj_out.data(), ws, pool);
+  if (tp) tp->all_reduce_sum(ws.proj_out.data(), T * H);
   add_inplace(ws.x.data(), ws.proj_out.data(), T * H);
 }
 
 ForwardResult finish_forward(const ModelConfig& c, const float* norm_weight, const WeightRef& lm_head,
-                             ForwardWorkspace& ws, ThreadPool& pool) {
-  const int64_t T = ws.layout.n_tokens, H = c.hidden_size, V = lm_head.rows;
+                             ForwardWorkspace& ws, ThreadPool& pool, const TpPlan* tp) {
+  const int64_t T = ws.layout.n_tokens, H = c.hidden_size, V = c.vocab_size;
   rms_norm(ws.x.data(), H, norm_weight, ws.final_hidden.data(), H, T, H, float(c.rms_norm_eps));
   const int64_t R = int64_t(ws.layout.logit_rows.size());
   if (int64_t(ws.head_in.size()) < R * H) ws.head_in.resize(size_t(R * H));
@@ -138,9 +140,31 @@ ForwardResult finish_forward(const ModelConfig& c, const float* norm_weight, con
   for (int64_t r = 0; r < R; ++r)
     std::memcpy(ws.head_in.data() + r * H, ws.final_hidden.data() + ws.layout.logit_rows[size_t(r)] * H,
                 size_t(H) * sizeof(float));
-  linear(ws.head_in.data(), R, lm_head, nullptr, ws.logits.data(), pool);
   ForwardResult out;
-  out.logits = ws.logits.data();
+  if (tp) {
+    // Each rank's (R, V_r) block of its vocabulary rows, gathered on rank 0 and interleaved into (R, V).
+    const int64_t Vl = lm_head.rows;
+    if (int64_t(ws.tp_logits.size()) < R * Vl) ws.tp_logits.resize(size_t(R * Vl));
+    linear(ws.head_in.data(), R, lm_head, nullptr, ws.tp_logits.data(), pool);
+    dist::Communicator& comm = dist::world();
+    std::vector<int64_t> counts(size_t(tp->size));
+    for (int r = 0; r < tp->size; ++r) counts[size_t(r)] = R * tp->vocab_rows_of(r, V);
+    if (comm.rank() == 0 && int64_t(ws.tp_gather.size()) < R * V) ws.tp_gather.resize(size_t(R * V));
+    comm.gather_to_root(ws.tp_logits.data(), counts, ws.tp_gather.data());
+    if (comm.rank() == 0) {
+      const float* block = ws.tp_gather.data();
+      for (int r = 0; r < tp->size; ++r) {
+        const int64_t vr = tp->vocab_rows_of(r, V), v0 = std::min<int64_t>(V, r * tp->vocab_per_rank);
+        for (int64_t i = 0; i < R; ++i)
+          std::memcpy(ws.logits.data() + i * V + v0, block + i * vr, size_t(vr) * sizeof(float));
+        block += R * vr;
+      }
+      out.logits = ws.logits.data();
+    }
+  } else {
+    linear(ws.head_in.data(), R, lm_head, nullptr, ws.logits.data(), pool);
+    out.logits = ws.logits.data();
+  }
   out.n_logit_rows = R;
   out.logit_rows = ws.layout.logit_rows;
   out.hidden = ws.final_hidden.data();

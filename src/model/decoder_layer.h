@@ -4,9 +4,11 @@
 //   x += mlp_or_moe(rmsnorm(x))
 // Shared by the target model and the MTP draft.
 #include "core/thread_pool.h"
+#include "dist/communicator.h"
 #include "kernels/rope.h"
 #include "model/config.h"
 #include "model/kv_cache.h"
+#include "model/tp_plan.h"
 #include "model/weights.h"
 #include "model/workspace.h"
 
@@ -14,15 +16,18 @@ namespace glm {
 
 // ws.x (T, H) is updated in place; ws.rope_cos/sin must hold the batch's positions; ws.layout.attention
 // must describe the batch. K/V of the new tokens go to layer `kv_layer` of `kv_pool` for each sequence.
+// Tensor parallelism: cfg is the rank's local config, w its shard, and tp sums the partial outputs of
+// o_proj and of the MLP / MoE (routed + shared, one all-reduce) over the ranks.
 void run_decoder_layer(const ModelConfig& cfg, const LayerWeights& w, std::span<const SequenceInput> batch,
                        int64_t kv_layer, KvPagePool& kv_pool, ForwardWorkspace& ws, ThreadPool& pool,
-                       const ForwardOptions& opt);
+                       const ForwardOptions& opt, dist::Communicator* tp = nullptr);
 
 // ws.rope_cos / rope_sin for the positions of ws.layout.
 void fill_rope(const RopeTable& rope, ForwardWorkspace& ws);
 
 // ws.final_hidden = rmsnorm(ws.x); logits for ws.layout.logit_rows into ws.logits. Returns the views.
+// tp: lm_head holds this rank's vocabulary rows; the logits are gathered on rank 0 (null elsewhere).
 ForwardResult finish_forward(const ModelConfig& cfg, const float* norm_weight, const WeightRef& lm_head,
-                             ForwardWorkspace& ws, ThreadPool& pool);
+                             ForwardWorkspace& ws, ThreadPool& pool, const TpPlan* tp = nullptr);
 
 }  // namespace glm

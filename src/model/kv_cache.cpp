@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <cstring>
 #include <new>
 
 #include "core/error.h"
@@ -25,6 +26,22 @@ KvPagePool::KvPagePool(int64_t n_layers, int64_t kv_dim, int64_t page_size, int6
 }
 
 void KvPagePool::Unmap::operator()(uint8_t* p) const { ::munmap(p, bytes); }
+
+KvPagePool::~KvPagePool() {
+  if (on_destroy_) on_destroy_(mirror_id_);
+}
+
+void KvPagePool::copy_page(int32_t dst, int32_t src) {
+  if (dst < 0 || dst >= n_pages_ || src < 0 || src >= n_pages_)
+    fail(ErrorKind::Internal, "KV pool: copy of bad page ids {} <- {}", dst, src);
+  std::memcpy(page_data(dst), page_data(src), page_bytes());
+  if (mirror_id_ >= 0) pending_copies_.emplace_back(dst, src);
+}
+
+void KvPagePool::set_mirror(int64_t id, std::function<void(int64_t)> on_destroy) {
+  mirror_id_ = id;
+  on_destroy_ = std::move(on_destroy);
+}
 
 int32_t KvPagePool::allocate() {
   if (free_.empty()) fail(ErrorKind::Unavailable, "KV cache is full ({} pages of {} tokens)", n_pages_, page_size_);

@@ -7,7 +7,9 @@
 // Sequences own a list of page ids (their page table); the pool hands out and takes back fixed-size pages,
 // so the radix prefix cache of the scheduler can later share pages between sequences.
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "kernels/attention.h"
@@ -18,6 +20,9 @@ namespace glm {
 class KvPagePool {
  public:
   KvPagePool(int64_t n_layers, int64_t kv_dim, int64_t page_size, int64_t n_pages, KvDType dtype = KvDType::BF16);
+  ~KvPagePool();
+  KvPagePool(const KvPagePool&) = delete;
+  KvPagePool& operator=(const KvPagePool&) = delete;
 
   int64_t n_layers() const { return n_layers_; }
   int64_t kv_dim() const { return kv_dim_; }
@@ -42,6 +47,15 @@ class KvPagePool {
   // Rounds k and v (kv_dim floats each) into the slot of `layer` in `page`.
   void store(int32_t page, int64_t layer, int64_t slot, const float* k, const float* v);
   const void* base() const { return data_.get(); }
+  // Copies every layer's K/V of page src into page dst (prefix cache hits and inserts).
+  void copy_page(int32_t dst, int32_t src);
+
+  // Tensor parallelism: rank 0's pools are mirrored by the other ranks (model/tp_link.h). A mirrored
+  // pool queues its page copies until the next forward message carries them; on_destroy tells the
+  // other ranks to drop their copy of the pool.
+  void set_mirror(int64_t id, std::function<void(int64_t)> on_destroy);
+  int64_t mirror_id() const { return mirror_id_; }
+  std::vector<std::pair<int32_t, int32_t>> take_pending_copies() { return std::exchange(pending_copies_, {}); }
 
  private:
   uint8_t* row(int32_t page, int64_t layer, int64_t kv, int64_t slot) {
@@ -58,6 +72,9 @@ class KvPagePool {
   // it; one core reads ~32 GB/s with huge pages, ~25 GB/s with 4 KiB pages), touched only as pages are written.
   std::unique_ptr<uint8_t, Unmap> data_;
   std::vector<int32_t> free_;      // stack of free page ids
+  int64_t mirror_id_ = -1;
+  std::function<void(int64_t)> on_destroy_;
+  std::vector<std::pair<int32_t, int32_t>> pending_copies_;  // (dst, src), mirrored pools only
 };
 
 // One sequence's cache: the page table and how many positions hold valid K/V.
@@ -71,6 +88,11 @@ class KvSequence {
   // Forget positions >= n (rejected speculative tokens, or a restart); pages stay owned.
   void truncate(int64_t n);
   void set_length(int64_t n) { length_ = n; }
+  // Takes a page table chosen elsewhere (tensor-parallel followers use rank 0's page ids).
+  void assign(std::vector<int32_t> pages, int64_t length) {
+    pages_ = std::move(pages);
+    length_ = length;
+  }
   // Returns every page to the pool.
   void release(KvPagePool& pool);
 

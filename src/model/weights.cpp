@@ -18,8 +18,8 @@ std::string shape_str(const std::vector<int64_t>& s) { return fmt::format("[{}]"
 // Binds tensors by name and owns the float32 copies it makes.
 class Binder {
  public:
-  Binder(const Checkpoint& ckpt, const ModelConfig& cfg, Glm4MoeWeights& w, bool expand_to_f32)
-      : ckpt_(ckpt), cfg_(cfg), w_(w), expand_to_f32_(expand_to_f32) {}
+  Binder(const Checkpoint& ckpt, const ModelConfig& cfg, Glm4MoeWeights& w, bool expand_to_f32, const TpPlan& tp)
+      : ckpt_(ckpt), cfg_(cfg), w_(w), expand_to_f32_(expand_to_f32), tp_(tp) {}
 
   const TensorView& tensor(const std::string& name, const std::vector<int64_t>& shape) {
     const TensorView& t = ckpt_.require(name);
@@ -33,11 +33,15 @@ class Binder {
   const float* vector_f32(const std::string& name, const std::vector<int64_t>& shape) {
     return to_f32(tensor(name, shape));
   }
+  // Elements [off, off + n) of a 1-D tensor (the biases of a column-parallel shard).
+  const float* vector_f32_slice(const std::string& name, int64_t size, int64_t off, int64_t n) {
+    return to_f32(tensor(name, {size}), off, n);
+  }
 
-  const float* to_f32(const TensorView& t) {
-    const int64_t n = t.numel();
+  const float* to_f32(const TensorView& t, int64_t off = 0, int64_t count = -1) {
+    const int64_t n = count < 0 ? t.numel() : count;
     auto buf = std::make_unique<float[]>(size_t(n));
-    const uint8_t* p = t.data;
+    const uint8_t* p = t.data + off * int64_t(dtype_size(t.dtype));
     switch (t.dtype) {
       case DType::F32:
         std::memcpy(buf.get(), p, size_t(n) * 4);
@@ -127,28 +131,32 @@ class Binder {
     return r;
   }
 
-  MlpWeights mlp(const std::string& pre, int64_t width) {
+  // Tensor parallelism: this rank's intermediate features [f0, f0 + n) of a width-`width` MLP:
+  // rows of gate/up (column-parallel), columns of down (row-parallel). Views into the mapping: the
+  // other ranks' slices are never read.
+  MlpWeights mlp(const std::string& pre, int64_t width, int64_t f0, int64_t n) {
     const int64_t H = cfg_.hidden_size;
-    return {linear(pre + ".gate_proj", width, H), linear(pre + ".up_proj", width, H),
-            linear(pre + ".down_proj", H, width)};
+    return {linear(pre + ".gate_proj", width, H).row_slice(f0, n), linear(pre + ".up_proj", width, H).row_slice(f0, n),
+            linear(pre + ".down_proj", H, width).col_slice(f0, n)};
   }
 
   LayerWeights layer(int64_t idx, bool force_moe) {
     const ModelConfig& c = cfg_;
     const int64_t H = c.hidden_size, D = c.head_dim, E = c.n_routed_experts;
+    const int64_t q0 = tp_.q_head0 * D, qn = tp_.q_heads * D, kv0 = tp_.kv_head0 * D, kvn = tp_.kv_heads * D;
     const std::string pre = fmt::format("model.layers.{}", idx);
     LayerWeights l;
     l.input_layernorm = vector_f32(pre + ".input_layernorm.weight", {H});
     l.post_attention_layernorm = vector_f32(pre + ".post_attention_layernorm.weight", {H});
     AttentionWeights& a = l.attn;
-    a.q_proj = linear(pre + ".self_attn.q_proj", c.q_dim(), H);
-    a.k_proj = linear(pre + ".self_attn.k_proj", c.kv_dim(), H);
-    a.v_proj = linear(pre + ".self_attn.v_proj", c.kv_dim(), H);
-    a.o_proj = linear(pre + ".self_attn.o_proj", H, c.q_dim());
+    a.q_proj = linear(pre + ".self_attn.q_proj", c.q_dim(), H).row_slice(q0, qn);
+    a.k_proj = linear(pre + ".self_attn.k_proj", c.kv_dim(), H).row_slice(kv0, kvn);
+    a.v_proj = linear(pre + ".self_attn.v_proj", c.kv_dim(), H).row_slice(kv0, kvn);
+    a.o_proj = linear(pre + ".self_attn.o_proj", H, c.q_dim()).col_slice(q0, qn);
     if (c.attention_bias) {
-      a.q_bias = vector_f32(pre + ".self_attn.q_proj.bias", {c.q_dim()});
-      a.k_bias = vector_f32(pre + ".self_attn.k_proj.bias", {c.kv_dim()});
-      a.v_bias = vector_f32(pre + ".self_attn.v_proj.bias", {c.kv_dim()});
+      a.q_bias = vector_f32_slice(pre + ".self_attn.q_proj.bias", c.q_dim(), q0, qn);
+      a.k_bias = vector_f32_slice(pre + ".self_attn.k_proj.bias", c.kv_dim(), kv0, kvn);
+      a.v_bias = vector_f32_slice(pre + ".self_attn.v_proj.bias", c.kv_dim(), kv0, kvn);
     }
     if (c.use_qk_norm) {
       a.q_norm = vector_f32(pre + ".self_attn.q_norm.weight", {D});
@@ -156,7 +164,7 @@ class Binder {
     }
     l.is_moe = force_moe || c.is_moe_layer(idx);
     if (!l.is_moe) {
-      l.dense = mlp(pre + ".mlp", c.intermediate_size);
+      l.dense = mlp(pre + ".mlp", c.intermediate_size, tp_.dense0, tp_.dense_n);
       return l;
     }
     MoeWeights& m = l.moe;
@@ -164,8 +172,10 @@ class Binder {
     const std::string bias = pre + ".mlp.gate.e_score_correction_bias";
     m.e_score_correction_bias = vector_f32(bias, {E});
     m.experts.reserve(size_t(E));
-    for (int64_t e = 0; e < E; ++e) m.experts.push_back(mlp(fmt::format("{}.mlp.experts.{}", pre, e), c.moe_intermediate_size));
-    if (c.n_shared_experts > 0) m.shared = mlp(pre + ".mlp.shared_experts", c.shared_intermediate_size());
+    for (int64_t e = 0; e < E; ++e)
+      m.experts.push_back(mlp(fmt::format("{}.mlp.experts.{}", pre, e), c.moe_intermediate_size, tp_.moe0, tp_.moe_n));
+    if (c.n_shared_experts > 0)
+      m.shared = mlp(pre + ".mlp.shared_experts", c.shared_intermediate_size(), tp_.shared0, tp_.shared_n);
     return l;
   }
 
@@ -174,20 +184,24 @@ class Binder {
   const ModelConfig& cfg_;
   Glm4MoeWeights& w_;
   bool expand_to_f32_;
+  const TpPlan& tp_;
 };
 
 }  // namespace
 
-Glm4MoeWeights bind_weights(const Checkpoint& ckpt, const ModelConfig& cfg, NextNLoad nextn, bool expand_to_f32) {
+Glm4MoeWeights bind_weights(const Checkpoint& ckpt, const ModelConfig& cfg, NextNLoad nextn, bool expand_to_f32,
+                            const TpPlan* tp) {
   Glm4MoeWeights w;
-  Binder b(ckpt, cfg, w, expand_to_f32);
+  const TpPlan whole = TpPlan::make(cfg, 0, 1);
+  const TpPlan& plan = tp ? *tp : whole;
+  Binder b(ckpt, cfg, w, expand_to_f32, plan);
   const int64_t H = cfg.hidden_size, V = cfg.vocab_size, L = cfg.num_hidden_layers;
-  w.embed_tokens = b.linear("model.embed_tokens", V, H);
+  w.embed_tokens = b.linear("model.embed_tokens", V, H).row_slice(plan.vocab0, plan.vocab_n);
   w.layers.reserve(size_t(L));
   for (int64_t l = 0; l < L; ++l) w.layers.push_back(b.layer(l, false));
   w.final_norm = b.vector_f32("model.norm.weight", {H});
   if (cfg.tie_word_embeddings && !ckpt.find("lm_head.weight")) w.lm_head = w.embed_tokens;
-  else w.lm_head = b.linear("lm_head", V, H);
+  else w.lm_head = b.linear("lm_head", V, H).row_slice(plan.vocab0, plan.vocab_n);
 
   const std::string mtp = fmt::format("model.layers.{}", L);
   bool want = nextn == NextNLoad::Require ||

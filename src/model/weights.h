@@ -12,6 +12,7 @@
 #include "kernels/weight.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
+#include "model/tp_plan.h"
 
 namespace glm {
 
@@ -71,9 +72,12 @@ struct Glm4MoeWeights {
 enum class NextNLoad { Auto, Require, Skip };  // Auto: load the MTP layer when the config and checkpoint have it
 
 // Binds and validates every tensor the config needs. Throws GlmError(InvalidModel) naming the file and tensor.
+// tp (tensor parallelism): bind only this rank's shard (tp_plan.h); shapes are checked on the full
+// tensors, the WeightRefs are views of the rank's rows / columns, embed_tokens and lm_head hold rows
+// [vocab0, vocab0 + vocab_n). nullptr: the whole model.
 // expand_to_f32 (numerics checks only): every projection is decoded to an owned float32 copy, so linear()
 // runs on float32 activations; the forward then differs from a float32 reference only by summation order.
 Glm4MoeWeights bind_weights(const Checkpoint& ckpt, const ModelConfig& cfg, NextNLoad nextn = NextNLoad::Auto,
-                            bool expand_to_f32 = false);
+                            bool expand_to_f32 = false, const TpPlan* tp = nullptr);
 
 }  // namespace glm

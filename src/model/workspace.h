@@ -63,6 +63,7 @@ struct ForwardWorkspace {
   std::vector<float> eh_in;          // (T, 2H) MTP: [enorm(e), hnorm(h)]
   std::vector<float> head_in;        // (R, H) rows that get logits (grows with R)
   std::vector<float> logits;         // (R, V) (grows with R)
+  std::vector<float> tp_logits, tp_gather;  // tensor parallelism: this rank's (R, V_r), rank 0's gather
 };
 
 }  // namespace glm

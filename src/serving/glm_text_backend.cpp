@@ -166,6 +166,7 @@ std::unique_ptr<Engine> make_glm_engine(const ServerArgs& args, const ModelInfo&
   opt.max_batch_tokens =
       std::max<int64_t>(sc.chunked_prefill_size, 256) + int64_t(sc.max_running_requests) * (sc.spec.num_steps + 1);
   opt.nextn = sc.spec.enabled() ? NextNLoad::Auto : NextNLoad::Skip;
+  opt.tp_size = args.tp_size;
   auto model = Glm4MoeModel::load(args.model_path, ThreadPool::global(), opt);
   if (sc.spec.enabled() && !model->weights().nextn)
     fail(ErrorKind::InvalidModel,
@@ -177,6 +178,8 @@ std::unique_ptr<Engine> make_glm_engine(const ServerArgs& args, const ModelInfo&
   // KV pool: --max-total-tokens, else --mem-fraction-static of host memory (kv_budget.h), but never
   // more than the running requests could ever fill (max_running_requests full contexts).
   // The MTP draft's K/V is one more layer of the same pages (engine/speculative.h).
+  // The full model's bytes per token: under tensor parallelism every rank holds 1/N of them, so the N
+  // ranks of one host together use what one process would (conservative across hosts).
   int64_t per_token = kv_bytes_per_token(model->config(), sc.kv_dtype);
   if (sc.spec.enabled()) per_token += per_token / model->config().num_hidden_layers;
   KvBudget budget = kv_budget(args.max_total_tokens.value_or(0), args.mem_fraction_static.value_or(0.8),

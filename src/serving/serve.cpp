@@ -5,7 +5,9 @@
 
 #include <thread>
 
+#include "core/error.h"
 #include "core/log.h"
+#include "dist/communicator.h"
 #include "serving/http_server.h"
 #include "serving/model_loader.h"
 
@@ -15,9 +17,21 @@ int run_server(const ServerArgs& args) {
   set_log_level(args.log_level == "critical" ? "error" : args.log_level);
   for (const auto& f : args.ignored_gpu_flags) spdlog::info("{} is a GPU-only flag: accepted and ignored", f);
   for (const auto& n : args.notices) spdlog::warn("{}", n);
-  if (args.tp_size > 1 || args.dp_size > 1 || args.nnodes > 1)
-    spdlog::warn("--tp-size {} --dp-size {} --nnodes {}: this build runs one process on one node",
-                 args.tp_size, args.dp_size, args.nnodes);
+  if (args.dp_size > 1) spdlog::warn("--dp-size {}: data parallelism is not implemented, one replica runs", args.dp_size);
+  if (args.ep_size > 1) spdlog::warn("--ep-size {}: experts are split by their intermediate dimension (--tp)", args.ep_size);
+  // Multi-node: MPI places the ranks (mpirun --hostfile); SGLang's rendezvous flags are accepted as a
+  // consistency check only. Without mpirun they cannot work: say how to launch.
+  if (args.nnodes > 1 || args.dist_init_addr) {
+    if (!dist::launched_by_mpi())
+      fail(ErrorKind::InvalidArgument,
+           "--nnodes {} / --dist-init-addr: glmserve runs across hosts under MPI: mpirun --hostfile HOSTS -np {} "
+           "glmserve serve --tp {} ... (one rank per tensor-parallel shard; the flags are then not needed)",
+           args.nnodes, args.tp_size, args.tp_size);
+    if (args.nnodes > args.tp_size)
+      fail(ErrorKind::InvalidArgument, "--nnodes {} exceeds --tp {}", args.nnodes, args.tp_size);
+    spdlog::info("--nnodes {} --node-rank {} --dist-init-addr {}: rank placement comes from mpirun", args.nnodes,
+                 args.node_rank, args.dist_init_addr.value_or("-"));
+  }
 
   // Writes to a closed socket must fail with EPIPE (then the stream is aborted), not kill us.
   signal(SIGPIPE, SIG_IGN);

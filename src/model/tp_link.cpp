@@ -1,0 +1,233 @@
+#include "model/tp_link.h"
+
+#include <cstring>
+#include <map>
+#include <memory>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/thread_pool.h"
+#include "model/glm4_moe.h"
+
+namespace glm {
+
+namespace {
+
+enum class Op : uint8_t { Load = 1, CreatePool = 2, DropPool = 3, Forward = 4, Shutdown = 5 };
+
+// Flat little-endian encoding of the messages (all ranks run the same binary).
+class Writer {
+ public:
+  explicit Writer(Op op) { put<uint8_t>(uint8_t(op)); }
+  template <class T> void put(T v) {
+    const size_t o = buf_.size();
+    buf_.resize(o + sizeof(T));
+    std::memcpy(buf_.data() + o, &v, sizeof(T));
+  }
+  template <class T> void put_array(const T* p, int64_t n) {
+    put<int64_t>(n);
+    const size_t o = buf_.size();
+    buf_.resize(o + size_t(n) * sizeof(T));
+    if (n) std::memcpy(buf_.data() + o, p, size_t(n) * sizeof(T));
+  }
+  void put_string(const std::string& s) { put_array(s.data(), int64_t(s.size())); }
+  std::vector<uint8_t>& bytes() { return buf_; }
+
+ private:
+  std::vector<uint8_t> buf_;
+};
+
+class Reader {
+ public:
+  explicit Reader(const std::vector<uint8_t>& b) : b_(b) {}
+  template <class T> T get() {
+    need(sizeof(T));
+    T v;
+    std::memcpy(&v, b_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return v;
+  }
+  template <class T> std::vector<T> get_array() {
+    const int64_t n = get<int64_t>();
+    if (n < 0) fail(ErrorKind::Internal, "tensor-parallel message: negative length");
+    need(size_t(n) * sizeof(T));
+    std::vector<T> v(static_cast<size_t>(n));
+    if (n) std::memcpy(v.data(), b_.data() + pos_, size_t(n) * sizeof(T));
+    pos_ += size_t(n) * sizeof(T);
+    return v;
+  }
+  std::string get_string() {
+    auto v = get_array<char>();
+    return std::string(v.begin(), v.end());
+  }
+
+ private:
+  void need(size_t n) const {
+    if (pos_ + n > b_.size()) fail(ErrorKind::Internal, "tensor-parallel message truncated");
+  }
+  const std::vector<uint8_t>& b_;
+  size_t pos_ = 0;
+};
+
+struct LeaderState {
+  int64_t next_pool = 0;
+  bool shut_down = false;
+};
+LeaderState& leader() {
+  static LeaderState s;
+  return s;
+}
+
+void send(Writer& w) { dist::world().broadcast(w.bytes()); }
+
+}  // namespace
+
+namespace tp_leader {
+
+bool active() { return dist::world().size() > 1 && dist::world().rank() == 0 && !leader().shut_down; }
+
+void send_load(const std::string& model_dir, const LoadOptions& opt, int threads) {
+  if (!active()) return;
+  Writer w(Op::Load);
+  w.put_string(model_dir);
+  w.put<int64_t>(opt.max_batch_tokens);
+  w.put<uint8_t>(uint8_t(opt.nextn));
+  w.put<uint8_t>(opt.expand_weights_to_f32);
+  w.put<int32_t>(opt.tp_size);
+  w.put<int32_t>(threads);
+  send(w);
+}
+
+int64_t create_pool(int64_t n_pages, int64_t page_size, KvDType dtype) {
+  if (!active()) return -1;
+  const int64_t id = leader().next_pool++;
+  Writer w(Op::CreatePool);
+  w.put<int64_t>(id);
+  w.put<int64_t>(n_pages);
+  w.put<int64_t>(page_size);
+  w.put<uint8_t>(uint8_t(dtype));
+  send(w);
+  return id;
+}
+
+void drop_pool(int64_t id) {
+  if (!active()) return;
+  Writer w(Op::DropPool);
+  w.put<int64_t>(id);
+  send(w);
+}
+
+void send_forward(int64_t pool_id, const std::vector<std::pair<int32_t, int32_t>>& copies,
+                  std::span<const SequenceInput> batch) {
+  if (!active()) return;
+  Writer w(Op::Forward);
+  w.put<int64_t>(pool_id);
+  w.put<int64_t>(int64_t(copies.size()));
+  for (auto [dst, src] : copies) {
+    w.put<int32_t>(dst);
+    w.put<int32_t>(src);
+  }
+  w.put<int64_t>(int64_t(batch.size()));
+  for (const SequenceInput& in : batch) {
+    w.put<int64_t>(in.start_pos);
+    w.put<uint8_t>(in.all_logits);
+    w.put_array(in.tokens.data(), int64_t(in.tokens.size()));
+    const auto& pages = in.kv->pages();
+    w.put_array(pages.data(), int64_t(pages.size()));
+  }
+  send(w);
+}
+
+void shutdown(int code) {
+  if (!active()) return;
+  Writer w(Op::Shutdown);
+  w.put<int32_t>(code);
+  send(w);
+  leader().shut_down = true;
+}
+
+}  // namespace tp_leader
+
+int run_tp_follower(dist::Communicator& comm) {
+  const int rank = comm.rank();
+  std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<Glm4MoeModel> model;
+  std::map<int64_t, std::unique_ptr<KvPagePool>> pools;
+  std::vector<uint8_t> msg;
+  std::vector<KvSequence> seqs;
+  std::vector<std::vector<int32_t>> tokens;
+  std::vector<SequenceInput> inputs;
+  for (;;) {
+    comm.receive_broadcast_idle(msg);
+    Reader r(msg);
+    const Op op = Op(r.get<uint8_t>());
+    switch (op) {
+      case Op::Load: {
+        pools.clear();
+        model.reset();
+        const std::string dir = r.get_string();
+        LoadOptions opt;
+        opt.max_batch_tokens = r.get<int64_t>();
+        opt.nextn = NextNLoad(r.get<uint8_t>());
+        opt.expand_weights_to_f32 = r.get<uint8_t>() != 0;
+        opt.tp_size = r.get<int32_t>();
+        const int threads = r.get<int32_t>();
+        if (!pool || pool->size() != threads) {
+          pool.reset();
+          pool = std::make_unique<ThreadPool>(threads);
+        }
+        // Collective: returns null here when some rank failed (rank 0 reports who and why).
+        model = Glm4MoeModel::load_tp_follower(dir, *pool, opt);
+        break;
+      }
+      case Op::CreatePool: {
+        const int64_t id = r.get<int64_t>(), n_pages = r.get<int64_t>(), page_size = r.get<int64_t>();
+        const KvDType dtype = KvDType(r.get<uint8_t>());
+        if (!model) comm.abort(fmt::format("rank {}: KV pool requested before a model was loaded", rank));
+        try {
+          pools[id] = model->make_kv_pool(n_pages, page_size, dtype);
+        } catch (const std::exception& e) {
+          comm.abort(fmt::format("rank {}: cannot allocate the KV pool ({} pages): {}", rank, n_pages, e.what()));
+        }
+        break;
+      }
+      case Op::DropPool:
+        pools.erase(r.get<int64_t>());
+        break;
+      case Op::Forward: {
+        try {
+          const int64_t id = r.get<int64_t>();
+          auto it = pools.find(id);
+          if (!model || it == pools.end()) fail(ErrorKind::Internal, "forward on unknown KV pool {}", id);
+          KvPagePool& kv = *it->second;
+          const int64_t n_copies = r.get<int64_t>();
+          for (int64_t i = 0; i < n_copies; ++i) {
+            const int32_t dst = r.get<int32_t>(), src = r.get<int32_t>();
+            kv.copy_page(dst, src);
+          }
+          const int64_t n = r.get<int64_t>();
+          seqs.assign(size_t(n), KvSequence());
+          tokens.resize(size_t(n));
+          inputs.clear();
+          for (int64_t s = 0; s < n; ++s) {
+            const int64_t start = r.get<int64_t>();
+            const bool all_logits = r.get<uint8_t>() != 0;
+            tokens[size_t(s)] = r.get_array<int32_t>();
+            seqs[size_t(s)].assign(r.get_array<int32_t>(), start);
+            inputs.push_back({tokens[size_t(s)], start, &seqs[size_t(s)], all_logits});
+          }
+          model->forward(inputs, kv);
+        } catch (const std::exception& e) {
+          comm.abort(fmt::format("rank {}: forward failed: {}", rank, e.what()));
+        }
+        break;
+      }
+      case Op::Shutdown:
+        return r.get<int32_t>();
+      default:
+        comm.abort(fmt::format("rank {}: unknown tensor-parallel message {}", rank, int(op)));
+    }
+  }
+}
+
+}  // namespace glm
