@@ -66,8 +66,9 @@ class RunningServer:
 
 
 @contextlib.contextmanager
-def launch_glmserve(model, *flags, wait_ready=True):
-    """Starts glmserve on `model` (a fixture name or a path) with `flags`; yields RunningServer."""
+def launch_glmserve(model, *flags, wait_ready=True, prefix=()):
+    """Starts glmserve on `model` (a fixture name or a path) with `flags`; yields RunningServer.
+    prefix: a launcher in front of the binary (e.g. mpirun -np 2 for tensor parallelism)."""
     import httpx
 
     binary = glmserve_binary()
@@ -86,7 +87,7 @@ def launch_glmserve(model, *flags, wait_ready=True):
         if f == "--served-model-name":
             model_name = flags[i + 1]
     log = tempfile.NamedTemporaryFile(prefix="glmserve-", suffix=".log", delete=False)
-    cmd = [binary, "serve", "--model-path", model_dir, "--host", "127.0.0.1", "--port", str(port), *flags]
+    cmd = [*prefix, binary, "serve", "--model-path", model_dir, "--host", "127.0.0.1", "--port", str(port), *flags]
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     srv = RunningServer(proc, port, log.name, api_key, model_name)
     try:
