@@ -18,7 +18,9 @@
 #include "cli/command_registry.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/proc_status.h"
 #include "core/thread_pool.h"
+#include "dist/communicator.h"
 #include "kernels/kv_format.h"
 #include "model/glm4_moe.h"
 
@@ -59,6 +61,8 @@ double median(std::vector<double> v) {
 
 struct RunResult {
   double prefill_s = 0, decode_s = 0;
+  double decode_comm_s = 0;  // tensor parallelism: rank 0's time inside all-reduce / gather during decode
+  int64_t decode_all_reduces = 0;
 };
 
 RunResult run_once(glm::Glm4MoeModel& m, int batch, int in_len, int out_len, glm::KvDType kv_dtype, std::mt19937& rng) {
@@ -99,6 +103,7 @@ RunResult run_once(glm::Glm4MoeModel& m, int batch, int in_len, int out_len, glm
     while (b < batch && done[size_t(b)] == in_len) ++b;
   }
   auto t1 = std::chrono::steady_clock::now();
+  const dist::CollectiveStats c0 = dist::world().stats();
   for (int step = 0; step < out_len; ++step) {
     inputs.clear();
     for (int j = 0; j < batch; ++j)
@@ -110,8 +115,11 @@ RunResult run_once(glm::Glm4MoeModel& m, int batch, int in_len, int out_len, glm
     }
   }
   auto t2 = std::chrono::steady_clock::now();
+  const dist::CollectiveStats c1 = dist::world().stats();
   for (auto& s : seqs) s.release(*kv_pool);
-  return {std::chrono::duration<double>(t1 - t0).count(), std::chrono::duration<double>(t2 - t1).count()};
+  return {std::chrono::duration<double>(t1 - t0).count(), std::chrono::duration<double>(t2 - t1).count(),
+          (c1.all_reduce_s - c0.all_reduce_s) + (c1.gather_s - c0.gather_s),
+          c1.all_reduce_calls - c0.all_reduce_calls};
 }
 
 int run_bench(const BenchArgs& a) {
@@ -150,13 +158,20 @@ int run_bench(const BenchArgs& a) {
           const double pp = median(pps), tg = median(tgs);
           std::printf("threads %d batch %d pp%d %.1f tok/s tg%d %.1f tok/s (%.2f ms/step; median of %zu)\n",
                       pool.size(), b, in, pp, out, tg, tg > 0 ? 1e3 * b / tg : 0.0, pps.size());
+          if (a.tp > 1 && out > 0)  // last repeat's figures
+            std::printf("tp %d: collectives %.3f ms per decode step (%.1f%% of it), %lld all-reduces per step\n", a.tp,
+                        1e3 * r.decode_comm_s / out, 100.0 * r.decode_comm_s / std::max(r.decode_s, 1e-9),
+                        (long long)(r.decode_all_reduces / out));
           std::fflush(stdout);
           last = {{"threads", pool.size()}, {"batch_size", b}, {"input_len", in}, {"output_len", out},
                   {"prefill_s", r.prefill_s}, {"decode_s", r.decode_s}, {"kv_cache_dtype", kv_dtype_name(kv_dtype)},
                   {"prefill_tokens_per_s", pp}, {"decode_tokens_per_s", tg},
-                  {"prefill_tokens_per_s_samples", pps}, {"decode_tokens_per_s_samples", tgs}};
+                  {"prefill_tokens_per_s_samples", pps}, {"decode_tokens_per_s_samples", tgs}, {"tp", a.tp},
+                  {"decode_collectives_s", r.decode_comm_s}};
+          last["rss_mib"] = resident_memory().rss_mib;  // this rank (rank 0), model and KV alive
           runs.push_back(last);
         }
+    spdlog::info("bench: {} with the model loaded", resident_memory_text());
   }
   nlohmann::json result = last;
   result["model_path"] = a.model_path;

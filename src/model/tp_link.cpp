@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/proc_status.h"
 #include "core/thread_pool.h"
 #include "model/glm4_moe.h"
 
@@ -223,6 +224,7 @@ int run_tp_follower(dist::Communicator& comm) {
         break;
       }
       case Op::Shutdown:
+        spdlog::info("rank {}: shutting down ({}, model loaded)", rank, resident_memory_text());
         return r.get<int32_t>();
       default:
         comm.abort(fmt::format("rank {}: unknown tensor-parallel message {}", rank, int(op)));

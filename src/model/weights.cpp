@@ -1,5 +1,8 @@
 #include "model/weights.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <cstring>
 
 #include <fmt/format.h>
@@ -137,7 +140,36 @@ class Binder {
   MlpWeights mlp(const std::string& pre, int64_t width, int64_t f0, int64_t n) {
     const int64_t H = cfg_.hidden_size;
     return {linear(pre + ".gate_proj", width, H).row_slice(f0, n), linear(pre + ".up_proj", width, H).row_slice(f0, n),
-            linear(pre + ".down_proj", H, width).col_slice(f0, n)};
+            row_parallel(linear(pre + ".down_proj", H, width), f0, n)};
+  }
+
+  // Columns [c0, c0 + n) of a row-parallel weight (o_proj, down_proj). A view would do, but its rows
+  // are short pieces of the full rows (an expert's down_proj row is 1.5-3 KB: every 4 KiB page holds
+  // some of this rank's columns), so the rank would fault in the whole tensor. Under tensor
+  // parallelism the slice is therefore copied once into a packed buffer (same dtype; FP8 keeps its
+  // block grid through block_col0 and the original scales) and the tensor's pages are dropped from this
+  // process again (they stay in the page cache, reclaimable), so each rank keeps 1/N resident.
+  WeightRef row_parallel(const WeightRef& full, int64_t c0, int64_t n) {
+    WeightRef v = full.col_slice(c0, n);
+    if (tp_.size == 1 || n == full.cols) return v;
+    const size_t es = dtype_size(v.dtype), row_bytes = size_t(n) * es;
+    const size_t bytes = size_t(v.rows) * row_bytes;
+    auto buf = std::make_unique<float[]>((bytes + sizeof(float) - 1) / sizeof(float));
+    auto* dst = reinterpret_cast<uint8_t*>(buf.get());
+    const auto* src = static_cast<const uint8_t*>(v.data);
+    for (int64_t o = 0; o < v.rows; ++o) std::memcpy(dst + size_t(o) * row_bytes, src + size_t(o * v.row_stride()) * es, row_bytes);
+    if (!expand_to_f32_) {
+      // Only whole pages inside the tensor: neighbours' pages stay mapped.
+      const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+      const uintptr_t b = (uintptr_t(full.data) + page - 1) / page * page;
+      const uintptr_t e = (uintptr_t(full.data) + size_t(full.rows * full.row_stride()) * es) / page * page;
+      if (e > b) ::madvise(reinterpret_cast<void*>(b), e - b, MADV_DONTNEED);
+    }
+    v.data = buf.get();
+    v.ld = 0;
+    w_.owned_bytes += bytes;
+    w_.owned.push_back(std::move(buf));
+    return v;
   }
 
   LayerWeights layer(int64_t idx, bool force_moe) {
@@ -152,7 +184,7 @@ class Binder {
     a.q_proj = linear(pre + ".self_attn.q_proj", c.q_dim(), H).row_slice(q0, qn);
     a.k_proj = linear(pre + ".self_attn.k_proj", c.kv_dim(), H).row_slice(kv0, kvn);
     a.v_proj = linear(pre + ".self_attn.v_proj", c.kv_dim(), H).row_slice(kv0, kvn);
-    a.o_proj = linear(pre + ".self_attn.o_proj", H, c.q_dim()).col_slice(q0, qn);
+    a.o_proj = row_parallel(linear(pre + ".self_attn.o_proj", H, c.q_dim()), q0, qn);
     if (c.attention_bias) {
       a.q_bias = vector_f32_slice(pre + ".self_attn.q_proj.bias", c.q_dim(), q0, qn);
       a.k_bias = vector_f32_slice(pre + ".self_attn.k_proj.bias", c.kv_dim(), kv0, kvn);
