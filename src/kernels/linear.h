@@ -2,6 +2,8 @@
 // y = x W^T (+ bias): the matrix multiply every projection of the model goes through.
 //   x: (n, w.cols) float32, row stride ldx;  y: (n, w.rows) float32, row stride ldy
 //   bias: (w.rows) or nullptr
+//   w may be a view (row stride w.ld, FP8 block-grid offsets: kernels/weight.h), e.g. a tensor-parallel
+//   shard; the reduction order then depends on w.cols and the view's block offset.
 // Contract (tests hold every implementation to it):
 //  - The sum over i for one output element is computed in an order that depends only on
 //    w.cols (and the FP8 block width) and the ISA chosen at start-up, never on n, the thread count or the other rows of the

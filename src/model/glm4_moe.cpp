@@ -176,6 +176,7 @@ ForwardResult Glm4MoeModel::forward(std::span<const SequenceInput> batch, KvPage
     // The other ranks are inside (or on their way to) this forward's collectives: stop them all.
     comm_->abort(fmt::format("forward failed on rank {}: {}", tp_.rank, e.what()));
   }
+  __builtin_unreachable();  // abort() does not return
 }
 
 ForwardResult Glm4MoeModel::compute(std::span<const SequenceInput> batch, KvPagePool& kv_pool,

@@ -129,8 +129,9 @@ TEST(TpPlan, ShardViewsReadTheirSliceOfEveryTensor) {
           expect_view_of(f.attn.k_proj, s.attn.k_proj, p.kv_head0 * D, 0, "k_proj");
           expect_view_of(f.attn.v_proj, s.attn.v_proj, p.kv_head0 * D, 0, "v_proj");
           expect_view_of(f.attn.o_proj, s.attn.o_proj, 0, p.q_head0 * D, "o_proj");
-          if (c.attention_bias)
+          if (c.attention_bias) {
             for (int64_t i = 0; i < p.kv_heads * D; ++i) ASSERT_EQ(s.attn.k_bias[i], f.attn.k_bias[p.kv_head0 * D + i]);
+          }
           if (!s.is_moe) {
             expect_view_of(f.dense.gate_proj, s.dense.gate_proj, p.dense0, 0, "dense gate");
             expect_view_of(f.dense.down_proj, s.dense.down_proj, 0, p.dense0, "dense down");
