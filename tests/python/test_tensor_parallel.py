@@ -163,3 +163,34 @@ def test_serve_under_mpirun_matches_tp1():
     assert got == want
     # SIGTERM (to mpirun's process group) ended every rank: rank 0 drained and sent Shutdown.
     assert proc.returncode is not None
+
+
+def rank_pids(mpirun_pid):
+    """{rank: pid} of the processes mpirun started on this host."""
+    out = {}
+    for child in subprocess.run(["pgrep", "-P", str(mpirun_pid)], capture_output=True, text=True).stdout.split():
+        try:
+            env = Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        for kv in env:
+            if kv.startswith(b"OMPI_COMM_WORLD_RANK="):
+                out[int(kv.split(b"=")[1])] = int(child)
+    return out
+
+
+def test_killed_follower_stops_the_server_naming_the_rank():
+    binary()
+    import time
+
+    with launch_glmserve("glm45-tiny", "--threads", "1", "--tp", "2", prefix=mpirun_prefix(2)) as srv:
+        pids = rank_pids(srv.proc.pid)
+        assert set(pids) == {0, 1}, pids
+        os.kill(pids[1], 9)
+        deadline = time.time() + 30
+        while srv.proc.poll() is None and time.time() < deadline:
+            time.sleep(0.2)
+        assert srv.proc.poll() is not None, "mpirun still running 30 s after rank 1 was killed"
+        assert srv.proc.returncode != 0
+        log = srv.log()
+        assert "rank 1" in log and "signal 9" in log, log[-2000:]
