@@ -228,46 +228,46 @@ TEST(Linear, StridedColumnAndRowSlicesOnEveryPath) {
   for (Isa isa : supported_isas()) {
     for (const Format& f : formats()) {
       for (const auto& c : cases) {
-      const int64_t rows = c[0], cols = c[1];
-      const int64_t sl[4] = {c[2], c[3], c[4], c[5]};
-      TestWeight w = make_weight(f, rows, cols, 11);
-      std::vector<float> full_row(static_cast<size_t>(cols)), view_row(static_cast<size_t>(cols));
-      {
-        const int64_t r0 = sl[0], nr = sl[1], c0 = sl[2], nc = sl[3];
-        SCOPED_TRACE(label(isa, f, nr, nc, 0) + " at (" + std::to_string(r0) + ", " + std::to_string(c0) + ")");
-        // Column slice of a row slice and row slice of a column slice are the same view.
-        const WeightRef v = w.ref.row_slice(r0, nr).col_slice(c0, nc);
-        const WeightRef v2 = w.ref.col_slice(c0, nc).row_slice(r0, nr);
-        ASSERT_EQ(v.data, v2.data);
-        ASSERT_EQ(v.scale, v2.scale);
-        ASSERT_EQ(v.row_stride(), cols);
-        for (int64_t o = 0; o < nr; ++o) {
-          weight_row_to_f32(w.ref, r0 + o, full_row.data());
-          weight_row_to_f32(v, o, view_row.data());
-          for (int64_t i = 0; i < nc; ++i)
-            ASSERT_TRUE(same_bits(view_row[size_t(i)], full_row[size_t(c0 + i)])) << "row " << o << " col " << i;
+        const int64_t rows = c[0], cols = c[1];
+        const int64_t sl[4] = {c[2], c[3], c[4], c[5]};
+        TestWeight w = make_weight(f, rows, cols, 11);
+        std::vector<float> full_row(static_cast<size_t>(cols)), view_row(static_cast<size_t>(cols));
+        {
+          const int64_t r0 = sl[0], nr = sl[1], c0 = sl[2], nc = sl[3];
+          SCOPED_TRACE(label(isa, f, nr, nc, 0) + " at (" + std::to_string(r0) + ", " + std::to_string(c0) + ")");
+          // Column slice of a row slice and row slice of a column slice are the same view.
+          const WeightRef v = w.ref.row_slice(r0, nr).col_slice(c0, nc);
+          const WeightRef v2 = w.ref.col_slice(c0, nc).row_slice(r0, nr);
+          ASSERT_EQ(v.data, v2.data);
+          ASSERT_EQ(v.scale, v2.scale);
+          ASSERT_EQ(v.row_stride(), cols);
+          for (int64_t o = 0; o < nr; ++o) {
+            weight_row_to_f32(w.ref, r0 + o, full_row.data());
+            weight_row_to_f32(v, o, view_row.data());
+            for (int64_t i = 0; i < nc; ++i)
+              ASSERT_TRUE(same_bits(view_row[size_t(i)], full_row[size_t(c0 + i)])) << "row " << o << " col " << i;
+          }
+          for (int64_t n : {1, 5, 40}) {
+            const int64_t ldx = nc + 2;
+            const std::vector<float> x = random_vector(size_t(n * ldx), uint32_t(n + c0));
+            std::vector<float> y(size_t(n * nr)), ref(size_t(n * nr));
+            linear_with_isa(isa, x.data(), n, ldx, v, nullptr, y.data(), nr, pools().two);
+            linear_reference(x.data(), n, ldx, v, nullptr, ref.data(), nr);
+            const std::vector<float> bound = error_bounds(x.data(), n, ldx, v, nullptr);
+            for (size_t i = 0; i < y.size(); ++i)
+              ASSERT_LE(std::fabs(y[i] - ref[i]), bound[i]) << "n=" << n << " element " << i;
+            if (f.layout == ScaleLayout::Block) continue;  // a packed copy would have another block grid
+            TestWeight packed = make_weight(f, nr, nc, 1);
+            const size_t es = dtype_size(f.dtype);
+            for (int64_t o = 0; o < nr; ++o)
+              std::memcpy(&packed.data[size_t(o * nc) * es], &w.data[size_t((r0 + o) * cols + c0) * es], size_t(nc) * es);
+            if (f.layout == ScaleLayout::PerRow)
+              std::copy(w.scale.begin() + r0, w.scale.begin() + r0 + nr, packed.scale.begin());
+            std::vector<float> yp(y.size());
+            linear_with_isa(isa, x.data(), n, ldx, packed.ref, nullptr, yp.data(), nr, pools().two);
+            for (size_t i = 0; i < y.size(); ++i) ASSERT_TRUE(same_bits(y[i], yp[i])) << "n=" << n << " element " << i;
+          }
         }
-        for (int64_t n : {1, 5, 40}) {
-          const int64_t ldx = nc + 2;
-          const std::vector<float> x = random_vector(size_t(n * ldx), uint32_t(n + c0));
-          std::vector<float> y(size_t(n * nr)), ref(size_t(n * nr));
-          linear_with_isa(isa, x.data(), n, ldx, v, nullptr, y.data(), nr, pools().two);
-          linear_reference(x.data(), n, ldx, v, nullptr, ref.data(), nr);
-          const std::vector<float> bound = error_bounds(x.data(), n, ldx, v, nullptr);
-          for (size_t i = 0; i < y.size(); ++i)
-            ASSERT_LE(std::fabs(y[i] - ref[i]), bound[i]) << "n=" << n << " element " << i;
-          if (f.layout == ScaleLayout::Block) continue;  // a packed copy would have another block grid
-          TestWeight packed = make_weight(f, nr, nc, 1);
-          const size_t es = dtype_size(f.dtype);
-          for (int64_t o = 0; o < nr; ++o)
-            std::memcpy(&packed.data[size_t(o * nc) * es], &w.data[size_t((r0 + o) * cols + c0) * es], size_t(nc) * es);
-          if (f.layout == ScaleLayout::PerRow)
-            std::copy(w.scale.begin() + r0, w.scale.begin() + r0 + nr, packed.scale.begin());
-          std::vector<float> yp(y.size());
-          linear_with_isa(isa, x.data(), n, ldx, packed.ref, nullptr, yp.data(), nr, pools().two);
-          for (size_t i = 0; i < y.size(); ++i) ASSERT_TRUE(same_bits(y[i], yp[i])) << "n=" << n << " element " << i;
-        }
-      }
       }
     }
   }
