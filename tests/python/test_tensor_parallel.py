@@ -96,6 +96,13 @@ def test_tp_without_mpirun_says_how_to_launch():
     assert "--tp 2 needs 2 processes started by MPI: mpirun -np 2 glmserve <command> --tp 2" in p.stderr
 
 
+def test_multi_node_flags_without_mpirun_say_how_to_launch():
+    p = run([binary(), "serve", "--model-path", str(FIXTURES / "glm45-tiny"), "--port", "1", "--tp", "16",
+             "--nnodes", "2", "--node-rank", "0", "--dist-init-addr", "10.0.0.1:5000"])
+    assert p.returncode == 2
+    assert "glmserve runs across hosts under MPI: mpirun --hostfile HOSTS -np 16 glmserve serve --tp 16" in p.stderr
+
+
 def test_world_size_must_match_tp():
     p = run(mpirun_prefix(2) + [binary(), "generate", "--model-path", str(FIXTURES / "glm45-tiny"), "--prompt-ids",
                                 "1,2", "--max-new-tokens", "1", "--threads", "1"])
