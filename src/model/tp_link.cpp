@@ -1,5 +1,6 @@
 #include "model/tp_link.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -151,6 +152,11 @@ void shutdown(int code) {
 
 int run_tp_follower(dist::Communicator& comm) {
   const int rank = comm.rank();
+  // Test hook (tests/python/test_tensor_parallel.py): this follower throws in its N-th forward, to check
+  // that a failure in the middle of serving stops every rank with the reason instead of hanging them.
+  int64_t fail_at_forward = -1, forwards = 0;
+  if (const char* v = std::getenv(fmt::format("GLMSERVE_TEST_TP_FAIL_FORWARD_RANK{}", rank).c_str()))
+    fail_at_forward = std::atoll(v);
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<Glm4MoeModel> model;
   std::map<int64_t, std::unique_ptr<KvPagePool>> pools;
@@ -217,6 +223,9 @@ int run_tp_follower(dist::Communicator& comm) {
             seqs[size_t(s)].assign(r.get_array<int32_t>(), start);
             inputs.push_back({tokens[size_t(s)], start, &seqs[size_t(s)], all_logits});
           }
+          if (++forwards == fail_at_forward)
+            fail(ErrorKind::Internal, "injected failure in forward {} (GLMSERVE_TEST_TP_FAIL_FORWARD_RANK{})", forwards,
+                 rank);
           model->forward(inputs, kv);
         } catch (const std::exception& e) {
           comm.abort(fmt::format("rank {}: forward failed: {}", rank, e.what()));

@@ -201,3 +201,14 @@ def test_killed_follower_stops_the_server_naming_the_rank():
         assert srv.proc.returncode != 0
         log = srv.log()
         assert "rank 1" in log and "signal 9" in log, log[-2000:]
+
+
+def test_failure_inside_a_forward_stops_every_rank_with_the_reason():
+    var = "GLMSERVE_TEST_TP_FAIL_FORWARD_RANK1"
+    env = dict(os.environ, **{var: "3"})  # rank 1 throws in its 3rd forward (a decode step)
+    p = run(mpirun_prefix(2, "-x", var) + [binary(), "generate", "--model-path", str(FIXTURES / "glm45-tiny"),
+                                           "--prompt-ids", "1,2,3", "--max-new-tokens", "8", "--threads", "1",
+                                           "--tp", "2"], env=env)
+    assert p.returncode != 0
+    assert "rank 1: forward failed: injected failure in forward 3" in p.stderr
+    assert "(stopping every rank)" in p.stderr  # Communicator::abort -> MPI_Abort
