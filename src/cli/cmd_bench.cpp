@@ -49,7 +49,7 @@ struct BenchArgs {
   std::string kv_cache_dtype = "auto";
   int max_batch_tokens = 4096;
   int repeats = 1;  // measured runs per combination; rates are their medians (llama-bench's -r)
-  int tp = 1;
+  int tp = 1, ep = 1;
   uint32_t seed = 1;
 };
 
@@ -142,6 +142,7 @@ int run_bench(const BenchArgs& a) {
     opt.max_batch_tokens = a.max_batch_tokens;
     opt.nextn = NextNLoad::Skip;
     opt.tp_size = a.tp;
+    opt.ep_size = a.ep;
     auto model = Glm4MoeModel::load(a.model_path, pool, opt);
     for (int b : batches)
       for (int in : ins)
@@ -198,6 +199,7 @@ glm::cli::Registration reg{"bench", "Offline prefill/decode throughput of one st
                              sub.add_option("--seed", a->seed, "random prompt seed")->capture_default_str();
                              sub.add_option("--kv-cache-dtype", a->kv_cache_dtype, "auto (= bf16) | bf16 | bfloat16 | fp8_e4m3 | fp8_e5m2 | float32")->capture_default_str();
                              sub.add_option("--tp,--tp-size", a->tp, "tensor-parallel ranks (launch with mpirun -np N)")->capture_default_str();
+                             sub.add_option("--ep-size", a->ep, "1, or --tp: routed experts placed whole on ranks")->capture_default_str();
                              sub.add_option("--result-file", a->result_file, "also write the final JSON here");
                              return [a] { return run_bench(*a); };
                            }};

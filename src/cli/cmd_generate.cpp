@@ -48,7 +48,7 @@ struct GenerateArgs {
   std::string model_path, prompt_ids, prompt_text;
   int max_new_tokens = 16;
   int threads = 0;
-  int tp = 1;
+  int tp = 1, ep = 1;
   bool ignore_eos = false;
   std::string kv_cache_dtype = "auto";
   std::string logits_file;  // each step's full logits row, float32 little-endian, appended
@@ -78,6 +78,7 @@ int run_generate(const GenerateArgs& a) {
   opt.max_batch_tokens = std::max<int64_t>(int64_t(prompt.size()), 1);
   opt.nextn = NextNLoad::Skip;
   opt.tp_size = a.tp;
+  opt.ep_size = a.ep;
   auto model = Glm4MoeModel::load(a.model_path, pool, opt);
   std::FILE* logits_out = nullptr;
   if (!a.logits_file.empty() && !(logits_out = std::fopen(a.logits_file.c_str(), "wb")))
@@ -129,6 +130,7 @@ glm::cli::Registration reg{"generate", "Greedy generation from token ids or text
                              sub.add_flag("--ignore-eos", a->ignore_eos, "do not stop at an eos token");
                              sub.add_option("--kv-cache-dtype", a->kv_cache_dtype, "auto (= bf16) | bf16 | bfloat16 | fp8_e4m3 | fp8_e5m2 | float32")->capture_default_str();
                              sub.add_option("--tp,--tp-size", a->tp, "tensor-parallel ranks (launch with mpirun -np N)")->capture_default_str();
+                             sub.add_option("--ep-size", a->ep, "1, or --tp: routed experts placed whole on ranks")->capture_default_str();
                              sub.add_option("--logits-file", a->logits_file, "write each step's logits (float32 rows) here");
                              return [a] { return run_generate(*a); };
                            }};

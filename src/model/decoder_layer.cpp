@@ -86,7 +86,7 @@ void run_moe(const ModelConfig& c, const MoeWeights& w, ForwardWorkspace& ws, Th
   std::fill(ws.moe_acc.begin(), ws.moe_acc.begin() + T * H, 0.0f);
   for (int64_t e = 0; e < E; ++e) {
     const int32_t begin = ws.expert_offset[size_t(e)], n = ws.expert_count[size_t(e)];
-    if (n == 0) continue;
+    if (n == 0 || w.experts[size_t(e)].gate_proj.rows == 0) continue;  // no tokens, or another rank's expert (EP)
     for (int32_t j = 0; j < n; ++j)
       std::memcpy(ws.expert_in.data() + j * H, ws.normed.data() + ws.expert_tokens[size_t(begin + j)] * H,
                   size_t(H) * sizeof(float));

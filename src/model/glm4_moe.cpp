@@ -51,7 +51,7 @@ std::unique_ptr<Glm4MoeModel> Glm4MoeModel::load_local(const std::string& model_
   if (cfg.n_routed_experts > 1024 || cfg.n_group > 1024)
     fail(ErrorKind::InvalidModel, "{}/config.json: n_routed_experts {} is above the supported 1024", dir,
          cfg.n_routed_experts);
-  const TpPlan plan = TpPlan::make(cfg, comm.rank(), comm.size());
+  const TpPlan plan = TpPlan::make(cfg, comm.rank(), comm.size(), opt.ep_size);
   NextNLoad nextn = opt.nextn;
   if (plan.size > 1) {
     // The draft would need its own follower protocol (prev_hidden rows, its KV pool): not done yet.
@@ -68,8 +68,9 @@ std::unique_ptr<Glm4MoeModel> Glm4MoeModel::load_local(const std::string& model_
                cfg.quantization.method == QuantMethod::None ? "unquantized" : "FP8",
                w.nextn ? ", MTP layer" : "", double(ckpt->total_bytes()) / (1 << 20),
                double(w.owned_bytes) / (1 << 20), secs,
-               plan.size > 1 ? fmt::format(" (tensor-parallel rank {}/{}: {} q heads, {} KV heads, vocab rows {}+{})",
-                                           plan.rank, plan.size, plan.q_heads, plan.kv_heads, plan.vocab0, plan.vocab_n)
+               plan.size > 1 ? fmt::format(" (tensor-parallel rank {}/{}: {} q heads, {} KV heads, vocab rows {}+{}{})",
+                                           plan.rank, plan.size, plan.q_heads, plan.kv_heads, plan.vocab0, plan.vocab_n,
+                                           plan.expert_parallel ? fmt::format(", experts {}+{}", plan.expert0, plan.expert_n) : "")
                              : std::string());
   return std::unique_ptr<Glm4MoeModel>(
       new Glm4MoeModel(std::move(ckpt), std::move(cfg), std::move(w), pool, opt.max_batch_tokens, plan));

@@ -27,6 +27,7 @@ struct LoadOptions {
   NextNLoad nextn = NextNLoad::Auto;
   bool expand_weights_to_f32 = false;  // numerics checks only (see bind_weights); memory grows 2-4x
   int tp_size = 1;  // tensor-parallel ranks: must equal the MPI world size (dist::world())
+  int ep_size = 1;  // 1, or tp_size: routed experts placed whole on ranks (tp_plan.h)
 };
 
 class Glm4MoeModel {

@@ -96,6 +96,7 @@ void send_load(const std::string& model_dir, const LoadOptions& opt, int threads
   w.put<uint8_t>(uint8_t(opt.nextn));
   w.put<uint8_t>(opt.expand_weights_to_f32);
   w.put<int32_t>(opt.tp_size);
+  w.put<int32_t>(opt.ep_size);
   w.put<int32_t>(threads);
   send(w);
 }
@@ -178,6 +179,7 @@ int run_tp_follower(dist::Communicator& comm) {
         opt.nextn = NextNLoad(r.get<uint8_t>());
         opt.expand_weights_to_f32 = r.get<uint8_t>() != 0;
         opt.tp_size = r.get<int32_t>();
+        opt.ep_size = r.get<int32_t>();
         const int threads = r.get<int32_t>();
         if (!pool || pool->size() != threads) {
           pool.reset();

@@ -16,7 +16,7 @@ void require_divisible(const char* what, int64_t value, int size) {
 
 }  // namespace
 
-TpPlan TpPlan::make(const ModelConfig& c, int rank, int size) {
+TpPlan TpPlan::make(const ModelConfig& c, int rank, int size, int ep_size) {
   if (size < 1 || rank < 0 || rank >= size)
     fail(ErrorKind::InvalidArgument, "tensor parallel rank {} of {} is out of range", rank, size);
   TpPlan p;
@@ -43,9 +43,22 @@ TpPlan TpPlan::make(const ModelConfig& c, int rank, int size) {
   require_divisible("intermediate_size", c.intermediate_size, size);
   p.dense_n = c.intermediate_size / size;
   p.dense0 = rank * p.dense_n;
-  require_divisible("moe_intermediate_size", c.moe_intermediate_size, size);
-  p.moe_n = c.moe_intermediate_size / size;
-  p.moe0 = rank * p.moe_n;
+  if (ep_size != 1 && ep_size != size)
+    fail(ErrorKind::InvalidArgument, "--ep-size {} must be 1 or equal to --tp {}", ep_size, size);
+  require_divisible("moe_intermediate_size", c.moe_intermediate_size, size);  // the shared expert(s)
+  p.expert_parallel = ep_size > 1;
+  if (p.expert_parallel) {
+    if (c.n_routed_experts % size != 0)
+      fail(ErrorKind::InvalidArgument, "--ep-size {} does not fit this model: n_routed_experts = {} is not divisible by {}",
+           size, c.n_routed_experts, size);
+    p.expert_n = c.n_routed_experts / size;
+    p.expert0 = rank * p.expert_n;
+    p.moe_n = c.moe_intermediate_size;
+  } else {
+    p.expert_n = c.n_routed_experts;
+    p.moe_n = c.moe_intermediate_size / size;
+    p.moe0 = rank * p.moe_n;
+  }
   p.shared_n = c.shared_intermediate_size() / size;
   p.shared0 = rank * p.shared_n;
   p.vocab_per_rank = (c.vocab_size + size - 1) / size;
@@ -64,7 +77,10 @@ ModelConfig TpPlan::local_config(const ModelConfig& c) const {
   l.num_attention_heads = q_heads;
   l.num_key_value_heads = kv_heads;
   l.intermediate_size = dense_n;
-  l.moe_intermediate_size = moe_n;  // shared_intermediate_size() = moe_n * n_shared_experts = shared_n
+  // Without EP shared_intermediate_size() = moe_n * n_shared_experts = shared_n. Under EP routed experts
+  // keep their width and the workspace is sized for the widest MLP; the shared expert's width comes from
+  // its weights (linear() shapes), not from this config.
+  l.moe_intermediate_size = moe_n;
   return l;
 }
 

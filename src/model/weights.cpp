@@ -204,8 +204,14 @@ class Binder {
     const std::string bias = pre + ".mlp.gate.e_score_correction_bias";
     m.e_score_correction_bias = vector_f32(bias, {E});
     m.experts.reserve(size_t(E));
-    for (int64_t e = 0; e < E; ++e)
+    for (int64_t e = 0; e < E; ++e) {
+      // Expert parallelism: other ranks' experts stay empty (rows 0) and are never read.
+      if (!tp_.holds_expert(e)) {
+        m.experts.emplace_back();
+        continue;
+      }
       m.experts.push_back(mlp(fmt::format("{}.mlp.experts.{}", pre, e), c.moe_intermediate_size, tp_.moe0, tp_.moe_n));
+    }
     if (c.n_shared_experts > 0)
       m.shared = mlp(pre + ".mlp.shared_experts", c.shared_intermediate_size(), tp_.shared0, tp_.shared_n);
     return l;

@@ -37,7 +37,8 @@ struct AttentionWeights {
 struct MoeWeights {
   WeightRef router;                           // (E, H), always F32 (router logits are float32)
   const float* e_score_correction_bias = nullptr;  // (E) or nullptr when absent
-  std::vector<MlpWeights> experts;            // E experts of width moe_intermediate_size
+  std::vector<MlpWeights> experts;            // E experts of width moe_intermediate_size (expert parallelism:
+                                              // other ranks' experts have rows == 0)
   std::optional<MlpWeights> shared;           // width moe_intermediate_size * n_shared_experts
 };
 

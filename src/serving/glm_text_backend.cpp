@@ -167,6 +167,7 @@ std::unique_ptr<Engine> make_glm_engine(const ServerArgs& args, const ModelInfo&
       std::max<int64_t>(sc.chunked_prefill_size, 256) + int64_t(sc.max_running_requests) * (sc.spec.num_steps + 1);
   opt.nextn = sc.spec.enabled() ? NextNLoad::Auto : NextNLoad::Skip;
   opt.tp_size = args.tp_size;
+  opt.ep_size = args.ep_size;
   auto model = Glm4MoeModel::load(args.model_path, ThreadPool::global(), opt);
   if (sc.spec.enabled() && !model->weights().nextn)
     fail(ErrorKind::InvalidModel,

@@ -18,7 +18,6 @@ int run_server(const ServerArgs& args) {
   for (const auto& f : args.ignored_gpu_flags) spdlog::info("{} is a GPU-only flag: accepted and ignored", f);
   for (const auto& n : args.notices) spdlog::warn("{}", n);
   if (args.dp_size > 1) spdlog::warn("--dp-size {}: data parallelism is not implemented, one replica runs", args.dp_size);
-  if (args.ep_size > 1) spdlog::warn("--ep-size {}: experts are split by their intermediate dimension (--tp)", args.ep_size);
   // Multi-node: MPI places the ranks (mpirun --hostfile); SGLang's rendezvous flags are accepted as a
   // consistency check only. Without mpirun they cannot work: say how to launch.
   if (args.nnodes > 1 || args.dist_init_addr) {

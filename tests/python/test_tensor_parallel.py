@@ -51,12 +51,12 @@ def run(cmd, env=None):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, env=env)
 
 
-def generate(fixture, tp, tmp_path, tokens=16):
-    logits = tmp_path / f"logits-{fixture}-tp{tp}.bin"
+def generate(fixture, tp, tmp_path, tokens=16, ep=1):
+    logits = tmp_path / f"logits-{fixture}-tp{tp}-ep{ep}.bin"
     cmd = [binary(), "generate", "--model-path", str(FIXTURES / fixture), "--prompt-ids", PROMPT,
            "--max-new-tokens", str(tokens), "--ignore-eos", "--threads", "1", "--logits-file", str(logits)]
     if tp > 1:
-        cmd = mpirun_prefix(tp) + cmd + ["--tp", str(tp)]
+        cmd = mpirun_prefix(tp) + cmd + ["--tp", str(tp), "--ep-size", str(ep)]
     p = run(cmd)
     assert p.returncode == 0, p.stderr[-3000:]
     ids = [int(x) for x in p.stdout.splitlines()[0].split(",")]
@@ -65,11 +65,12 @@ def generate(fixture, tp, tmp_path, tokens=16):
     return ids, rows
 
 
-@pytest.mark.parametrize("tp", [2, 4])
+@pytest.mark.parametrize("tp,ep", [(2, 1), (4, 1), (2, 2), (4, 4)])
 @pytest.mark.parametrize("fixture", TP_FIXTURES)
-def test_generate_matches_tp1(fixture, tp, tmp_path):
+def test_generate_matches_tp1(fixture, tp, ep, tmp_path):
+    """ep == tp: routed experts placed whole on ranks (--ep-size) instead of split by width."""
     ids1, logits1 = generate(fixture, 1, tmp_path)
-    ids, logits = generate(fixture, tp, tmp_path)
+    ids, logits = generate(fixture, tp, tmp_path, ep=ep)
     assert ids == ids1
     assert len(logits) == len(logits1) == len(ids)
     worst = max(abs(a - b) for r1, r in zip(logits1, logits) for a, b in zip(r1, r))

@@ -80,6 +80,34 @@ TEST(TpPlan, ReplicatesKvHeadsWhenRanksExceedThem) {
   }
 }
 
+TEST(TpPlan, ExpertParallelPlacesWholeExperts) {
+  ModelConfig c = config(96, 8, 10944, 1408, 151552);
+  c.n_routed_experts = 160;
+  for (int r = 0; r < 8; ++r) {
+    const TpPlan p = TpPlan::make(c, r, 8, 8);
+    EXPECT_TRUE(p.expert_parallel);
+    EXPECT_EQ(p.expert0, r * 20);
+    EXPECT_EQ(p.expert_n, 20);
+    EXPECT_EQ(p.moe0, 0);
+    EXPECT_EQ(p.moe_n, 1408);     // routed experts keep their width
+    EXPECT_EQ(p.shared_n, 176);   // the shared expert is still split by width
+    EXPECT_TRUE(p.holds_expert(r * 20) && p.holds_expert(r * 20 + 19) && !p.holds_expert(r * 20 + 20));
+  }
+  c.n_routed_experts = 100;
+  try {
+    TpPlan::make(c, 0, 8, 8);
+    ADD_FAILURE() << "expected a refusal";
+  } catch (const GlmError& e) {
+    EXPECT_STREQ(e.what(), "--ep-size 8 does not fit this model: n_routed_experts = 100 is not divisible by 8");
+  }
+  try {
+    TpPlan::make(c, 0, 4, 2);
+    ADD_FAILURE() << "expected a refusal";
+  } catch (const GlmError& e) {
+    EXPECT_STREQ(e.what(), "--ep-size 2 must be 1 or equal to --tp 4");
+  }
+}
+
 TEST(TpPlan, UnevenVocabularyGoesToTheLastRanks) {
   const TpPlan p0 = TpPlan::make(config(4, 2, 8, 8, 1001), 0, 4), p3 = TpPlan::make(config(4, 2, 8, 8, 1001), 3, 4);
   EXPECT_EQ(p0.vocab_n, 251);
@@ -116,9 +144,11 @@ TEST(TpPlan, ShardViewsReadTheirSliceOfEveryTensor) {
     const ModelConfig c = load_model_config(model_dir(name));
     const Glm4MoeWeights full = bind_weights(ckpt, c, NextNLoad::Skip);
     for (int n : {2, 4}) {
+      for (int ep : {1, n}) {
       for (int r = 0; r < n; ++r) {
-        SCOPED_TRACE(std::string(name) + " rank " + std::to_string(r) + "/" + std::to_string(n));
-        const TpPlan p = TpPlan::make(c, r, n);
+        SCOPED_TRACE(std::string(name) + " rank " + std::to_string(r) + "/" + std::to_string(n) + " ep " +
+                     std::to_string(ep));
+        const TpPlan p = TpPlan::make(c, r, n, ep);
         const Glm4MoeWeights w = bind_weights(ckpt, c, NextNLoad::Skip, false, &p);
         const int64_t D = c.head_dim;
         expect_view_of(full.embed_tokens, w.embed_tokens, p.vocab0, 0, "embed_tokens");
@@ -138,6 +168,12 @@ TEST(TpPlan, ShardViewsReadTheirSliceOfEveryTensor) {
             continue;
           }
           for (size_t e = 0; e < s.moe.experts.size(); ++e) {
+            if (!p.holds_expert(int64_t(e))) {  // expert parallelism: another rank's expert, never bound
+              EXPECT_EQ(s.moe.experts[e].gate_proj.rows, 0);
+              EXPECT_EQ(s.moe.experts[e].down_proj.data, nullptr);
+              continue;
+            }
+            EXPECT_EQ(s.moe.experts[e].gate_proj.rows, p.moe_n);
             expect_view_of(f.moe.experts[e].up_proj, s.moe.experts[e].up_proj, p.moe0, 0, "expert up");
             expect_view_of(f.moe.experts[e].down_proj, s.moe.experts[e].down_proj, 0, p.moe0, "expert down");
           }
@@ -145,6 +181,7 @@ TEST(TpPlan, ShardViewsReadTheirSliceOfEveryTensor) {
           expect_view_of(f.moe.shared->down_proj, s.moe.shared->down_proj, 0, p.shared0, "shared down");
           expect_view_of(f.moe.router, s.moe.router, 0, 0, "router (replicated)");
         }
+      }
       }
     }
   }
