@@ -1,6 +1,7 @@
 """Tensor parallelism (--tp N over MPI, issue #8) against the single-process model.
 
-Every tiny fixture at tp 2 and tp 4 (Open MPI's mpirun, ranks oversubscribed on this machine):
+Every tiny fixture at tp 2 and tp 4, experts split by width or (--ep-size = --tp) placed whole
+(Open MPI's mpirun, ranks oversubscribed on this machine):
 - `glmserve generate` (greedy) gives the same tokens as tp 1, and every step's logits agree within
   LOGIT_REL_TOL of max|logit|: the row-parallel o_proj / down_proj and the all-reduce add the same
   products in another order (each rank sums its slice of the input features, then the slices are added
@@ -11,8 +12,9 @@ Every tiny fixture at tp 2 and tp 4 (Open MPI's mpirun, ranks oversubscribed on 
   19.4; tp 4 5e-6; both FP8 fixtures bitwise equal at tp 2 and 4. 0.5% leaves headroom; a wrong shard or
   a missing all-reduce moves logits by tens of percent.
 - dimensions that do not divide (glm-odd-tiny: 3 query heads) are refused on every rank, with the reason;
-- a wrong --tp / world size, or a rank that cannot load its shard, stops every rank with a message naming
-  the cause (and the rank), never a hang (each run has a timeout);
+- a wrong --tp / world size, --nnodes without mpirun, a rank that cannot load its shard, a follower
+  that fails inside a forward or is killed: every rank stops with a message naming the cause (and the
+  rank), never a hang (each run has a timeout);
 - `glmserve serve` under mpirun answers chat completions (streaming and not, prefix-cache hits, several
   requests batched together) exactly as a tp 1 server at temperature 0.
 """
@@ -164,10 +166,16 @@ def serve_answers(prefix=(), extra=()):
     return out, proc
 
 
-def test_serve_under_mpirun_matches_tp1():
+_TP1_ANSWERS = {}
+
+
+@pytest.mark.parametrize("ep", [1, 2])
+def test_serve_under_mpirun_matches_tp1(ep):
     binary()
-    want, _ = serve_answers()
-    got, proc = serve_answers(prefix=mpirun_prefix(2), extra=("--tp", "2"))
+    if "want" not in _TP1_ANSWERS:
+        _TP1_ANSWERS["want"] = serve_answers()[0]
+    want = _TP1_ANSWERS["want"]
+    got, proc = serve_answers(prefix=mpirun_prefix(2), extra=("--tp", "2", "--ep-size", str(ep)))
     assert got == want
     # SIGTERM (to mpirun's process group) ended every rank: rank 0 drained and sent Shutdown.
     assert proc.returncode is not None
