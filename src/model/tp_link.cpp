@@ -80,7 +80,14 @@ LeaderState& leader() {
   return s;
 }
 
-void send(Writer& w) { dist::world().broadcast(w.bytes()); }
+// A broadcast that fails leaves the ranks out of step for good: stop them all.
+void send(Writer& w) {
+  try {
+    dist::world().broadcast(w.bytes());
+  } catch (const std::exception& e) {
+    dist::world().abort(fmt::format("rank 0: sending to the other ranks failed: {}", e.what()));
+  }
+}
 
 }  // namespace
 
@@ -151,7 +158,22 @@ void shutdown(int code) {
 
 }  // namespace tp_leader
 
+namespace {
+int follower_loop(dist::Communicator& comm);
+}  // namespace
+
 int run_tp_follower(dist::Communicator& comm) {
+  try {
+    return follower_loop(comm);
+  } catch (const std::exception& e) {  // a failed receive or a malformed message: the ranks are out of step
+    comm.abort(fmt::format("rank {}: {}", comm.rank(), e.what()));
+  }
+  __builtin_unreachable();  // abort() does not return
+}
+
+namespace {
+
+int follower_loop(dist::Communicator& comm) {
   const int rank = comm.rank();
   // Test hook (tests/python/test_tensor_parallel.py): this follower throws in its N-th forward, to check
   // that a failure in the middle of serving stops every rank with the reason instead of hanging them.
@@ -242,5 +264,7 @@ int run_tp_follower(dist::Communicator& comm) {
     }
   }
 }
+
+}  // namespace
 
 }  // namespace glm
