@@ -18,6 +18,9 @@ int run_server(const ServerArgs& args) {
   for (const auto& f : args.ignored_gpu_flags) spdlog::info("{} is a GPU-only flag: accepted and ignored", f);
   for (const auto& n : args.notices) spdlog::warn("{}", n);
   if (args.dp_size > 1) spdlog::warn("--dp-size {}: data parallelism is not implemented, one replica runs", args.dp_size);
+  // The MTP draft has no follower protocol yet (model/tp_link.h): refuse instead of drafting from rank 0's shard.
+  if (args.speculative_algorithm && args.tp_size > 1)
+    fail(ErrorKind::InvalidArgument, "--speculative-algorithm is not supported with --tp > 1 yet");
   // Multi-node: MPI places the ranks (mpirun --hostfile); SGLang's rendezvous flags are accepted as a
   // consistency check only. Without mpirun they cannot work: say how to launch.
   if (args.nnodes > 1 || args.dist_init_addr) {

@@ -106,6 +106,13 @@ def test_multi_node_flags_without_mpirun_say_how_to_launch():
     assert "glmserve runs across hosts under MPI: mpirun --hostfile HOSTS -np 16 glmserve serve --tp 16" in p.stderr
 
 
+def test_speculative_decoding_is_refused_with_tp():
+    p = run([binary(), "serve", "--model-path", str(FIXTURES / "glm45-tiny"), "--port", "1", "--tp", "2",
+             "--speculative-algorithm", "EAGLE"])
+    assert p.returncode == 2
+    assert "--speculative-algorithm is not supported with --tp > 1 yet" in p.stderr
+
+
 def test_world_size_must_match_tp():
     p = run(mpirun_prefix(2) + [binary(), "generate", "--model-path", str(FIXTURES / "glm45-tiny"), "--prompt-ids",
                                 "1,2", "--max-new-tokens", "1", "--threads", "1"])
