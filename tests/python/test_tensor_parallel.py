@@ -53,10 +53,11 @@ def run(cmd, env=None):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, env=env)
 
 
-def generate(fixture, tp, tmp_path, tokens=16, ep=1):
-    logits = tmp_path / f"logits-{fixture}-tp{tp}-ep{ep}.bin"
+def generate(fixture, tp, tmp_path, tokens=16, ep=1, kv="auto"):
+    logits = tmp_path / f"logits-{fixture}-tp{tp}-ep{ep}-{kv}.bin"
     cmd = [binary(), "generate", "--model-path", str(FIXTURES / fixture), "--prompt-ids", PROMPT,
-           "--max-new-tokens", str(tokens), "--ignore-eos", "--threads", "1", "--logits-file", str(logits)]
+           "--max-new-tokens", str(tokens), "--ignore-eos", "--threads", "1", "--logits-file", str(logits),
+           "--kv-cache-dtype", kv]
     if tp > 1:
         cmd = mpirun_prefix(tp) + cmd + ["--tp", str(tp), "--ep-size", str(ep)]
     p = run(cmd)
@@ -78,6 +79,16 @@ def test_generate_matches_tp1(fixture, tp, ep, tmp_path):
     worst = max(abs(a - b) for r1, r in zip(logits1, logits) for a, b in zip(r1, r))
     scale = max(abs(a) for r1 in logits1 for a in r1)
     assert worst <= LOGIT_REL_TOL * scale, f"max |logit diff| {worst} (logit scale {scale}) at tp {tp}"
+
+
+@pytest.mark.parametrize("kv", ["fp8_e4m3", "float32"])
+def test_generate_matches_tp1_with_other_kv_dtypes(kv, tmp_path):
+    """Each rank's pool holds its KV heads in the same dtype (CreatePool carries it)."""
+    ids1, logits1 = generate("glm45-tiny", 1, tmp_path, kv=kv)
+    ids, logits = generate("glm45-tiny", 2, tmp_path, kv=kv)
+    assert ids == ids1
+    worst = max(abs(a - b) for r1, r in zip(logits1, logits) for a, b in zip(r1, r))
+    assert worst <= LOGIT_REL_TOL * max(abs(a) for r1 in logits1 for a in r1)
 
 
 @pytest.mark.parametrize("tp", [2, 4])
