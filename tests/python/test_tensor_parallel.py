@@ -8,9 +8,10 @@ Every tiny fixture at tp 2 and tp 4, experts split by width or (--ep-size = --tp
   in rank order), which changes float32 results in the last bits. That alone would be ~1e-6, but
   linear() rounds every activation to bfloat16 before a projection (kernels/linear.h), and a last-bit
   change can flip one such rounding (relative 2^-9), which then propagates through the later layers.
-  Measured (16 greedy steps, 17-token prompt): glm45-tiny tp 2 max |diff| 0.031 = 0.16% of max|logit|
-  19.4; tp 4 5e-6; both FP8 fixtures bitwise equal at tp 2 and 4. 0.5% leaves headroom; a wrong shard or
-  a missing all-reduce moves logits by tens of percent.
+  Measured (16 greedy steps, 17-token prompt, bf16 KV): glm-tiny-fp8-channel max |diff| 0.0084 = 0.05%
+  of max|logit| 18.2 at tp 2 and 4, the other fixtures bitwise equal; with float32 KV (before
+  --kv-cache-dtype landed) glm45-tiny tp 2 reached 0.031 = 0.16% of 19.4. 0.5% leaves headroom; a wrong
+  shard or a missing all-reduce moves logits by tens of percent.
 - dimensions that do not divide (glm-odd-tiny: 3 query heads) are refused on every rank, with the reason;
 - a wrong --tp / world size, --nnodes without mpirun, a rank that cannot load its shard, a follower
   that fails inside a forward or is killed: every rank stops with a message naming the cause (and the
