@@ -1,5 +1,9 @@
-// glmserve bench: offline throughput of one static batch, like sglang.bench_one_batch / llama-bench pp+tg.
-//   glmserve bench --model-path DIR --input-len 512 --output-len 128 --batch-size 1,4,16 [--threads 2]
+// glmserve bench: two modes, one subcommand.
+//   --mode offline (default): throughput of one static batch in-process, like sglang.bench_one_batch /
+//     llama-bench pp+tg:  glmserve bench --model-path DIR --input-len 512 --output-len 128 --batch-size 1,4,16
+//   --mode serving: load test of a running server, like sglang.bench_serving (bench_serving.h):
+//     glmserve bench --mode serving --base-url http://127.0.0.1:30000 --num-prompts 64 --max-concurrency 16
+// Offline mode:
 // For every (threads, batch, input, output) combination: a warm-up run, then a measured run. Prefill runs
 // every sequence's random prompt (packed into forwards of up to max_batch_tokens); decode runs output_len
 // steps of one token per sequence, all sequences in one forward. Progress goes to the log (stderr); stdout
@@ -15,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/bench_serving.h"
 #include "cli/command_registry.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -45,6 +50,8 @@ std::vector<int> parse_list(const std::string& s, const char* flag) {
 }
 
 struct BenchArgs {
+  std::string mode = "offline";
+  glm::cli::ServingBenchArgs serving;
   std::string model_path, input_len = "512", output_len = "128", batch_size = "1", threads = "0", result_file;
   std::string kv_cache_dtype = "auto";
   int max_batch_tokens = 4096;
@@ -124,6 +131,8 @@ RunResult run_once(glm::Glm4MoeModel& m, int batch, int in_len, int out_len, glm
 
 int run_bench(const BenchArgs& a) {
   using namespace glm;
+  if (a.mode == "serving") return cli::run_serving_bench(a.serving, a.seed);
+  if (a.model_path.empty()) fail(ErrorKind::InvalidArgument, "--model-path is required in offline mode");
   auto batches = parse_list(a.batch_size, "--batch-size");
   auto ins = parse_list(a.input_len, "--input-len");
   auto outs = parse_list(a.output_len, "--output-len");
@@ -186,20 +195,23 @@ int run_bench(const BenchArgs& a) {
   return 0;
 }
 
-glm::cli::Registration reg{"bench", "Offline prefill/decode throughput of one static batch (random token ids)",
+glm::cli::Registration reg{"bench", "Offline batch throughput (--mode offline) or a load test of a server (--mode serving)",
                            [](CLI::App& sub) -> glm::cli::RunFn {
                              auto a = std::make_shared<BenchArgs>();
-                             sub.add_option("--model-path", a->model_path, "checkpoint directory")->required();
+                             sub.add_option("--mode", a->mode, "offline: in-process batch; serving: against a server")
+                                 ->check(CLI::IsMember({"offline", "serving"}))->capture_default_str();
+                             sub.add_option("--model-path", a->model_path, "checkpoint directory (offline mode)");
                              sub.add_option("--input-len", a->input_len, "prompt tokens (comma list for a grid; 0: decode from an empty cache)")->capture_default_str();
                              sub.add_option("--output-len", a->output_len, "decode steps (comma list)")->capture_default_str();
                              sub.add_option("--batch-size", a->batch_size, "sequences (comma list)")->capture_default_str();
                              sub.add_option("--threads", a->threads, "compute threads, 0: one per CPU (comma list)")->capture_default_str();
                              sub.add_option("--max-batch-tokens", a->max_batch_tokens, "tokens per forward (workspace)")->capture_default_str();
                              sub.add_option("--repeats,-r", a->repeats, "measured runs per combination (median reported)")->capture_default_str();
-                             sub.add_option("--seed", a->seed, "random prompt seed")->capture_default_str();
+                             sub.add_option("--seed", a->seed, "random prompt (and arrival) seed")->capture_default_str();
                              sub.add_option("--kv-cache-dtype", a->kv_cache_dtype, "auto (= bf16) | bf16 | bfloat16 | fp8_e4m3 | fp8_e5m2 | float32")->capture_default_str();
                              sub.add_option("--tp,--tp-size", a->tp, "tensor-parallel ranks (launch with mpirun -np N)")->capture_default_str();
                              sub.add_option("--ep-size", a->ep, "1, or --tp: routed experts placed whole on ranks")->capture_default_str();
+                             glm::cli::add_serving_bench_options(sub, a->serving);
                              sub.add_option("--result-file", a->result_file, "also write the final JSON here");
                              return [a] { return run_bench(*a); };
                            }};
