@@ -1,5 +1,7 @@
 #include "serving/metrics.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace glm::serving {
@@ -84,19 +86,27 @@ std::string Metrics::render(const EngineStats& s) const {
   histogram("sglang:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.", itl_);
   histogram("sglang:e2e_request_latency_seconds", "Histogram of End-to-end request latency in seconds", e2e_);
 
-  int64_t used = s.kv_capacity_tokens - s.kv_free_tokens;
-  double usage = s.kv_capacity_tokens > 0 ? static_cast<double>(used) / static_cast<double>(s.kv_capacity_tokens) : 0;
+  const KvTokenUsage kv = kv_token_usage(s);
   double hit = s.total_prompt_tokens > 0
                    ? static_cast<double>(s.total_cached_tokens) / static_cast<double>(s.total_prompt_tokens)
                    : 0;
   gauge("sglang:num_running_reqs", "The number of running requests.", s.num_running);
   gauge("sglang:num_queue_reqs", "The number of requests in the waiting queue.", s.num_waiting);
-  gauge("sglang:num_used_tokens", "The number of used tokens.", static_cast<double>(used));
-  gauge("sglang:token_usage", "The token usage.", usage);
+  gauge("sglang:num_used_tokens", "The number of used tokens.", static_cast<double>(kv.num_used));
+  gauge("sglang:token_usage", "The token usage.", kv.token_usage);
   gauge("sglang:gen_throughput", "The generation throughput (token/s).", s.gen_throughput_tok_s);
   gauge("sglang:cache_hit_rate", "The prefix cache hit rate.", hit);
   gauge("sglang:spec_accept_length", "The average acceptance length of speculative decoding.", s.spec_accept_length);
   return out;
+}
+
+KvTokenUsage kv_token_usage(const EngineStats& s) {
+  KvTokenUsage u;
+  u.available = s.kv_free_tokens;
+  u.evictable = s.kv_cached_tokens;
+  u.num_used = std::max<int64_t>(0, s.kv_capacity_tokens - u.available - u.evictable);
+  u.token_usage = s.kv_capacity_tokens > 0 ? static_cast<double>(u.num_used) / static_cast<double>(s.kv_capacity_tokens) : 0;
+  return u;
 }
 
 void RequestTimer::on_tokens(Metrics* m, int new_tokens) {

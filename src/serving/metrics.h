@@ -46,6 +46,16 @@ class Metrics {
   Histogram ttft_, itl_, e2e_;
 };
 
+// KV pool occupancy as SGLang's scheduler counts it (_get_token_info): num_used = capacity -
+// (available + evictable), so finished requests' pages kept by the prefix cache do not count as
+// used (any of them can be evicted when a request needs room; they are copied, never shared).
+// Feeds sglang:num_used_tokens / sglang:token_usage and /get_server_info's internal_states.
+struct KvTokenUsage {
+  int64_t num_used = 0, available = 0, evictable = 0;
+  double token_usage = 0;
+};
+KvTokenUsage kv_token_usage(const EngineStats& s);
+
 // Per-request clock for the histograms above.
 struct RequestTimer {
   using Clock = std::chrono::steady_clock;

@@ -2,6 +2,7 @@
 
 #include "serving/api_error.h"
 #include "serving/json_fields.h"
+#include "serving/metrics.h"
 #include "serving/openai_protocol.h"
 #include "serving/response_parts.h"
 
@@ -62,6 +63,12 @@ Json server_info_json(const ServingContext& ctx) {
   state["num_running_reqs"] = st.num_running;
   state["num_queue_reqs"] = st.num_waiting;
   state["max_total_num_tokens"] = st.kv_capacity_tokens;
+  // SGLang's _get_token_info: available = free pool slots, evictable = prefix-cache slots.
+  const KvTokenUsage kv = kv_token_usage(st);
+  state["num_used_tokens"] = kv.num_used;
+  state["token_usage"] = kv.token_usage;
+  state["available_size"] = kv.available;
+  state["evictable_size"] = kv.evictable;
   state["last_gen_throughput"] = st.gen_throughput_tok_s;
   state["avg_spec_accept_length"] = st.spec_accept_length;
   j["internal_states"] = Json::array({state});
