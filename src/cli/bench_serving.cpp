@@ -90,6 +90,7 @@ json json_number_or_string(double v) { return std::isinf(v) ? json("inf") : json
 int run_serving_bench(const ServingBenchArgs& a, unsigned seed) {
   using namespace loadgen;
   if (a.num_prompts < 1) fail(ErrorKind::InvalidArgument, "--num-prompts must be >= 1");
+  if (a.max_concurrency < 0) fail(ErrorKind::InvalidArgument, "--max-concurrency must be >= 0 (0: no limit)");
   if (a.warmup_requests < 0) fail(ErrorKind::InvalidArgument, "--warmup-requests must be >= 0");
   if (!(a.request_rate > 0)) fail(ErrorKind::InvalidArgument, "--request-rate must be > 0 (inf: no pacing)");
   const Endpoint ep = endpoint(a);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -93,7 +94,7 @@ std::vector<RequestRecord> run_load(const std::vector<PromptSpec>& prompts, cons
   const int n = int(prompts.size());
   std::vector<RequestRecord> records(prompts.size());
   const std::vector<double> arrivals = poisson_arrivals(n, opt.request_rate, opt.seed);
-  const int limit = opt.max_concurrency > 0 ? opt.max_concurrency : n;
+  const int limit = std::min(opt.max_concurrency > 0 ? opt.max_concurrency : n, kMaxInFlight);
   std::mutex mu;
   std::condition_variable slot_free;
   int in_flight = 0;

@@ -92,6 +92,8 @@ class EventHandler {
   bool finish() {
     if (!rec_.error.empty()) return false;
     if (!saw_final_) return error("the stream ended without a final event");
+    // A server that sends no usage: one token per text chunk (as sglang.bench_serving assumes).
+    if (backend_ == Backend::OpenAI && !saw_usage_) rec_.output_len = tokens_;
     rec_.success = true;
     return true;
   }
@@ -145,11 +147,12 @@ class EventHandler {
       if (fr.is_string()) {
         if (fr.get<std::string>() == "abort") return error("aborted by the server");
         rec_.latency = std::chrono::duration<double>(Clock::now() - start_).count();
+        saw_final_ = true;
       }
     }
     const auto& usage = ev.value("usage", nlohmann::json());
     if (usage.is_object()) {
-      saw_final_ = true;
+      saw_final_ = saw_usage_ = true;
       rec_.output_len = usage.value("completion_tokens", rec_.output_len);
       rec_.prompt_len = usage.value("prompt_tokens", rec_.prompt_len);
       const auto& details = usage.value("prompt_tokens_details", nlohmann::json());
@@ -164,7 +167,7 @@ class EventHandler {
   Clock::time_point start_;
   int64_t tokens_ = 0;
   double last_t_ = 0;
-  bool done_ = false, saw_final_ = false;
+  bool done_ = false, saw_final_ = false, saw_usage_ = false;
 };
 
 }  // namespace
@@ -172,7 +175,6 @@ class EventHandler {
 RequestRecord run_stream_request(const Endpoint& ep, const StreamOptions& opt, const PromptSpec& p) {
   RequestRecord rec;
   rec.prompt_len = p.prompt_len;
-  rec.output_len = 0;
   httplib::Client cli(ep.host, ep.port);
   const auto timeout = std::chrono::duration<double>(opt.timeout_s);
   cli.set_connection_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));

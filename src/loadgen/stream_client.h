@@ -6,7 +6,8 @@
 //                    meta_info.completion_tokens / prompt_tokens / cached_tokens.
 //   Backend::OpenAI  POST {base}/v1/completions {"model", "prompt" (text or token ids), max_tokens,
 //                    temperature 0, ignore_eos, "stream": true, stream_options.include_usage};
-//                    events carry delta text, the last one usage.
+//                    events carry delta text, the last one usage (without usage, each text
+//                    chunk counts one token and a finish_reason ends the request).
 // A token's arrival is the event that first reports it: TTFT is the first event with an output
 // token, and an event that brings n tokens at once adds n inter-token gaps of dt / n (OpenAI
 // events without per-event usage count one token each). Output/prompt/cached token counts come

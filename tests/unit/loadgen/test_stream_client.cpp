@@ -155,6 +155,21 @@ TEST(StreamClient, OpenAIStreamTimings) {
   EXPECT_EQ(s.last_body["model"], "m");
 }
 
+TEST(StreamClient, OpenAIStreamWithoutUsageCountsChunks) {
+  CannedServer s;
+  auto chunk = [](const std::string& t, json fr) {
+    return json{{"choices", {{{"index", 0}, {"text", t}, {"finish_reason", fr}}}}}.dump();
+  };
+  s.events = {chunk("x", nullptr), chunk("y", nullptr), chunk("z", "length"), "[DONE]"};
+  StreamOptions o;
+  o.backend = Backend::OpenAI;
+  RequestRecord r = run_stream_request(s.endpoint(), o, prompt());
+  ASSERT_TRUE(r.success) << r.error;
+  EXPECT_EQ(r.output_len, 3);
+  EXPECT_EQ(r.prompt_len, 7);  // the dataset's count when the server reports none
+  EXPECT_EQ(r.itl.size(), 2u);
+}
+
 TEST(StreamClient, FailuresAreRecordsNotThrows) {
   CannedServer s;
   s.status = 400;
