@@ -1,9 +1,10 @@
 #include "cli/bench_serving.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 

@@ -11,7 +11,7 @@
 //   --output-details (per-request lens/ttfts/itls/texts/errors in the JSON).
 // Output: the human table on stdout, then the result JSON as the LAST stdout line; progress on stderr.
 // Exit status 0 when at least one request completed, 1 otherwise.
-#include <memory>
+#include <limits>
 #include <string>
 
 #include <CLI/CLI.hpp>
