@@ -24,7 +24,8 @@ import pytest
 
 from conftest import TINY_SERVER_FLAGS, glmserve_binary, launch_glmserve
 
-ORDINARY_IDS = range(3, 1400)  # below the added tokens (1500+: EOS, <think>, ...) of the tiny vocab
+ORDINARY_IDS = range(3, 1400)
+RESETS = []  # connections reset before their response started (retried once, see completion())  # below the added tokens (1500+: EOS, <think>, ...) of the tiny vocab
 
 
 @pytest.fixture(scope="module")
@@ -52,14 +53,24 @@ def completion(url, prompt_ids, max_tokens, ignore_eos, stream):
         assert r.status_code == 200, r.text
         c = r.json()["choices"][0]
         return c["text"], c["finish_reason"]
-    text, finish = "", None
-    with httpx.stream("POST", url + "/v1/completions", json=body, timeout=120) as r:
-        assert r.status_code == 200, r.read()
-        for ev in sse_events(r):
-            for c in ev.get("choices", []):
-                text += c.get("text") or ""
-                finish = c.get("finish_reason") or finish
-    return text, finish
+    for attempt in range(2):
+        text, finish, started = "", None, False
+        try:
+            with httpx.stream("POST", url + "/v1/completions", json=body, timeout=120) as r:
+                started = True
+                assert r.status_code == 200, r.read()
+                for ev in sse_events(r):
+                    for c in ev.get("choices", []):
+                        text += c.get("text") or ""
+                        finish = c.get("finish_reason") or finish
+            return text, finish
+        except (httpx.ReadError, httpx.RemoteProtocolError):
+            # A burst of connections can be reset before any response byte arrives (seen about once in
+            # eight runs of 64 simultaneous connects; cpp-httplib listens with a backlog of 5). That is
+            # retried once and counted; anything after the response started is a failure.
+            if attempt == 1 or started:
+                raise
+            RESETS.append(url)
 
 
 def server_state(url):
@@ -99,8 +110,10 @@ def test_64_concurrent_streams_equal_their_greedy_answers(srv):
         barrier.wait()
         return completion(srv.url, p, m, eos, stream=True)
 
+    RESETS.clear()
     with ThreadPoolExecutor(len(load)) as ex:
         streamed = list(ex.map(client, load))
+    assert len(RESETS) <= 2, f"{len(RESETS)} of 64 connections were reset before their response"
     for i, ((text, finish), (want_text, want_finish)) in enumerate(zip(streamed, alone)):
         assert (text, finish) == (want_text, want_finish), f"request {i} (prompt {len(load[i][0])}, max {load[i][1]})"
     assert sum(1 for _, f in alone if f == "length") > 0
