@@ -1,5 +1,7 @@
 #include "serving/http_server.h"
 
+#include <sys/socket.h>
+
 #include <httplib.h>
 
 #include "core/log.h"
@@ -14,6 +16,7 @@ namespace {
 
 constexpr size_t kWorkerThreads = 256;  // each open connection (stream or keep-alive) holds one
 constexpr size_t kMaxBodyBytes = 64u << 20;
+constexpr int kListenBacklog = 1024;  // pending connections the kernel queues before accept()
 constexpr auto kEventWait = std::chrono::milliseconds(100);
 
 void send_json(httplib::Response& res, int status, const Json& body) {
@@ -111,6 +114,12 @@ HttpServer::HttpServer(const ServerArgs& args) : args_(args), http_(std::make_un
   http_->new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
   http_->set_payload_max_length(kMaxBodyBytes);
   http_->set_keep_alive_max_count(1000);
+  // cpp-httplib listens with a backlog of 5 (compiled into Debian's library): 64 clients connecting at once
+  // overflowed it and a few saw their connection reset. Remember the listening socket so start() can raise it.
+  http_->set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_socket_ = int(sock);
+  });
   register_routes();
 }
 
@@ -132,6 +141,8 @@ void HttpServer::start() {
   if (port_ <= 0)
     fail(ErrorKind::InvalidArgument, "cannot listen on {}:{} (address in use or not available)", args_.host,
          args_.port);
+  // Calling listen() again on a listening socket updates its backlog (capped by net.core.somaxconn).
+  if (listen_socket_ >= 0) ::listen(listen_socket_, kListenBacklog);
   listener_ = std::thread([this] { http_->listen_after_bind(); });
   spdlog::info("listening on http://{}:{}", args_.host, port_);
 }

@@ -38,6 +38,7 @@ class HttpServer {
   std::unique_ptr<httplib::Server> http_;
   std::thread listener_;
   int port_ = 0;
+  int listen_socket_ = -1;  // the bound socket, to raise cpp-httplib's listen backlog
   std::mutex ctx_mu_;
   // Null while loading; set once, never replaced (streams keep references into it).
   std::shared_ptr<const ServingContext> ctx_;

@@ -65,9 +65,9 @@ def completion(url, prompt_ids, max_tokens, ignore_eos, stream):
                         finish = c.get("finish_reason") or finish
             return text, finish
         except (httpx.ReadError, httpx.RemoteProtocolError):
-            # A burst of connections can be reset before any response byte arrives (seen about once in
-            # eight runs of 64 simultaneous connects; cpp-httplib listens with a backlog of 5). That is
-            # retried once and counted; anything after the response started is a failure.
+            # A burst of connections was reset before any response byte arrived (about once in eight runs
+            # of 64 simultaneous connects) while cpp-httplib listened with its backlog of 5; the server now
+            # raises the backlog (http_server.cpp). Resets are counted and the load test allows none.
             if attempt == 1 or started:
                 raise
             RESETS.append(url)
@@ -113,7 +113,7 @@ def test_64_concurrent_streams_equal_their_greedy_answers(srv):
     RESETS.clear()
     with ThreadPoolExecutor(len(load)) as ex:
         streamed = list(ex.map(client, load))
-    assert len(RESETS) <= 2, f"{len(RESETS)} of 64 connections were reset before their response"
+    assert not RESETS, f"{len(RESETS)} of 64 connections were reset before their response"
     for i, ((text, finish), (want_text, want_finish)) in enumerate(zip(streamed, alone)):
         assert (text, finish) == (want_text, want_finish), f"request {i} (prompt {len(load[i][0])}, max {load[i][1]})"
     assert sum(1 for _, f in alone if f == "length") > 0
