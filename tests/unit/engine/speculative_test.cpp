@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "engine/scheduler.h"
+#include "output_collector.h"
 #include "engine/spec_depth.h"
 
 namespace glm {
@@ -23,44 +24,9 @@ ThreadPool& pool() {
 
 std::string fixture(const std::string& name) { return std::string(GLM_FIXTURES_DIR) + "/" + name; }
 
-struct Result {
-  std::vector<int32_t> ids;
-  std::string text;
-  GenerateOutput last;
-  int events = 0;
-};
-
-class Collector {
- public:
-  Engine::Sink sink(const std::string& rid) {
-    return [this, rid](const GenerateOutput& o) {
-      std::lock_guard lk(mu_);
-      Result& c = results_[rid];
-      c.ids.insert(c.ids.end(), o.new_token_ids.begin(), o.new_token_ids.end());
-      c.text += o.new_text;
-      c.last = o;
-      ++c.events;
-      if (o.finished) {
-        ++finished_;
-        cv_.notify_all();
-      }
-    };
-  }
-  void wait(int n) {
-    std::unique_lock lk(mu_);
-    ASSERT_TRUE(cv_.wait_for(lk, std::chrono::seconds(300), [&] { return finished_ >= n; }));
-  }
-  std::map<std::string, Result> results() {
-    std::lock_guard lk(mu_);
-    return results_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<std::string, Result> results_;
-  int finished_ = 0;
-};
+using testing::Collected;
+using testing::Collector;
+using Result = Collected;
 
 std::vector<int32_t> prompt_of(int len, int seed, int64_t vocab = 1400) {
   std::vector<int32_t> p;

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "engine/scheduler.h"
+#include "output_collector.h"
 
 namespace glm {
 namespace {
@@ -55,44 +56,8 @@ std::vector<int32_t> prompt_of(int len, int seed) {
   return p;
 }
 
-struct Collected {
-  std::vector<int32_t> ids;
-  std::string text;
-  GenerateOutput last;
-  int events = 0;
-};
-
-class Collector {
- public:
-  Engine::Sink sink(const std::string& rid) {
-    return [this, rid](const GenerateOutput& o) {
-      std::lock_guard lk(mu_);
-      Collected& c = results_[rid];
-      c.ids.insert(c.ids.end(), o.new_token_ids.begin(), o.new_token_ids.end());
-      c.text += o.new_text;
-      c.last = o;
-      ++c.events;
-      if (o.finished) {
-        ++finished_;
-        cv_.notify_all();
-      }
-    };
-  }
-  void wait(int n) {
-    std::unique_lock lk(mu_);
-    ASSERT_TRUE(cv_.wait_for(lk, std::chrono::seconds(120), [&] { return finished_ >= n; }));
-  }
-  Collected get(const std::string& rid) {
-    std::lock_guard lk(mu_);
-    return results_[rid];
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<std::string, Collected> results_;
-  int finished_ = 0;
-};
+using testing::Collected;
+using testing::Collector;
 
 GenerateRequest greedy_request(const std::string& rid, std::vector<int32_t> prompt, int n) {
   GenerateRequest r;

@@ -1,0 +1,61 @@
+#pragma once
+// Test helper: collects the GenerateOutput events a Scheduler sends, per request id, and waits for requests
+// to finish. Shared by the engine tests.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+
+namespace glm::testing {
+
+struct Collected {
+  std::vector<int32_t> ids;  // every token of every event, in order
+  std::string text;          // every event's new_text, concatenated
+  GenerateOutput last;       // the last event (finish reason, counters)
+  int events = 0;
+};
+
+class Collector {
+ public:
+  Engine::Sink sink(const std::string& rid) {
+    return [this, rid](const GenerateOutput& o) {
+      std::lock_guard lk(mu_);
+      Collected& c = results_[rid];
+      c.ids.insert(c.ids.end(), o.new_token_ids.begin(), o.new_token_ids.end());
+      c.text += o.new_text;
+      c.last = o;
+      ++c.events;
+      if (o.finished) {
+        ++finished_;
+        cv_.notify_all();
+      }
+    };
+  }
+  // Fails the test when fewer than n requests finish within the timeout.
+  void wait(int n, std::chrono::seconds timeout = std::chrono::seconds(300)) {
+    std::unique_lock lk(mu_);
+    ASSERT_TRUE(cv_.wait_for(lk, timeout, [&] { return finished_ >= n; })) << finished_ << " of " << n << " finished";
+  }
+  Collected get(const std::string& rid) {
+    std::lock_guard lk(mu_);
+    return results_[rid];
+  }
+  std::map<std::string, Collected> results() {
+    std::lock_guard lk(mu_);
+    return results_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, Collected> results_;
+  int finished_ = 0;
+};
+
+}  // namespace glm::testing
