@@ -153,6 +153,17 @@ void linear_rows_tiled(const LinearProblem& p, int64_t r0, int64_t r1) {
       return;
     }
   }
+  if constexpr (K == WeightKind::Bf16 || K == WeightKind::F16) {
+    // Decode of one token over 16-bit weights is bound by the read stream: reading row after row keeps it ONE
+    // sequential stream, which one core reads at ~33 GB/s here, while R rows side by side are R streams
+    // (~22 GB/s for 4; ../shared/bench/membw.c "read_4stream"): +17 % tg128 on glm-bench-s at one thread.
+    // Each row keeps its one vector accumulator over k, so the sums are bitwise those of the R-row tiles.
+    // FP8 stays on R rows: its decode is bound by the in-register conversion, which wants the parallel rows.
+    if (n == 1) {
+      for (int64_t o = r0; o < r1; ++o) linear_tile_tokens<Ops, K, 1, T>(p, o, 0, 1, 0, C, nullptr, true, true);
+      return;
+    }
+  }
   if (n <= T) {
     int64_t o = r0;
     for (; o + R <= r1; o += R) linear_tile_tokens<Ops, K, R, T>(p, o, 0, int(n), 0, C, nullptr, true, true);
