@@ -99,7 +99,9 @@ TEST(OutputConstraints, JsonObjectSamplesDecodeToObjects) {
     if (finished) {
       ++finished_runs;
       ASSERT_TRUE(r.complete()) << text;
-      if (nlohmann::json::accept(text)) EXPECT_TRUE(nlohmann::json::parse(text).is_object()) << text;
+      if (nlohmann::json::accept(text)) {
+        EXPECT_TRUE(nlohmann::json::parse(text).is_object()) << text;
+      }
     }
   }
   EXPECT_GE(finished_runs, 10);

@@ -113,7 +113,9 @@ TEST(Speculative, GreedyEqualsPlainOnEveryFixtureBatchedChunkedAndCached) {
       completion += r.last.completion_tokens;
       EXPECT_GT(r.last.spec_verify_ct, 0) << name << " " << rid;
       EXPECT_LE(r.last.spec_verify_ct, r.last.completion_tokens) << name << " " << rid;
-      if (rid[0] == '1' && rid != "1_0") EXPECT_GT(r.last.cached_tokens, 0) << name << " " << rid << " (prompt cached)";
+      if (rid[0] == '1' && rid != "1_0") {
+        EXPECT_GT(r.last.cached_tokens, 0) << name << " " << rid << " (prompt cached)";
+      }
     }
     EXPECT_GT(accepted, 0) << name << ": the trained MTP layer had no draft accepted";
     // The draft's K/V that cache hits bring along is exact: the second round drafts exactly as the first.

@@ -143,8 +143,9 @@ TEST(JsonRecognizer, AgreesWithNlohmannOnWholeDocuments) {
     bool theirs = nlohmann::json::accept(s);
     ASSERT_EQ(ours, theirs) << nlohmann::json(s).dump();
     // Every prefix of a valid document is a valid prefix.
-    if (theirs)
+    if (theirs) {
       for (size_t k = 0; k <= s.size(); ++k) ASSERT_TRUE(prefix_ok(std::string_view(s).substr(0, k))) << s;
+    }
     ++agreed;
   }
   EXPECT_EQ(agreed, 20000);
@@ -307,8 +308,13 @@ TEST(JsonConstraint, SampledOutputsParse) {
       int32_t t = sampler.sample(row, {}, out).token_id;
       if (t == v.eos) {
         const std::string shown = tame_exponents(lossy_utf8(text));
-        try { (void)nlohmann::json::parse(shown); } catch (const std::exception& e) { FAIL() << e.what() << nlohmann::json(shown).dump(); }
-        ASSERT_TRUE(nlohmann::json::parse(shown).is_object());
+        nlohmann::json doc;
+        try {
+          doc = nlohmann::json::parse(shown);
+        } catch (const std::exception& e) {
+          FAIL() << e.what() << nlohmann::json(shown).dump();
+        }
+        ASSERT_TRUE(doc.is_object());
         ++finished;
         break;
       }
