@@ -435,7 +435,8 @@ FinishReason Scheduler::append_token(RequestState& r, sampling::SampleResult& s,
   return reason;
 }
 
-void Scheduler::emit(RequestState& r, FinishReason reason, GenerateOutput& out) {
+// The per-request counters every event carries.
+static void fill_counters(const RequestState& r, GenerateOutput& out) {
   out.rid = r.req.rid;
   out.prompt_tokens = int(r.prompt_len());
   out.completion_tokens = int(r.output.size());
@@ -443,6 +444,10 @@ void Scheduler::emit(RequestState& r, FinishReason reason, GenerateOutput& out) 
   out.spec_verify_ct = r.spec.verify_ct;
   out.spec_accepted_tokens = r.spec.accepted;
   out.spec_draft_tokens = r.spec.drafted;
+}
+
+void Scheduler::emit(RequestState& r, FinishReason reason, GenerateOutput& out) {
+  fill_counters(r, out);
   size_t visible = r.text.size();
   if (reason == FinishReason::None) {
     visible -= r.stops.hold_back(r.text);
@@ -457,15 +462,9 @@ void Scheduler::emit(RequestState& r, FinishReason reason, GenerateOutput& out) 
 }
 
 void Scheduler::finish(RequestState& r, FinishReason reason, GenerateOutput& out) {
-  out.rid = r.req.rid;
+  fill_counters(r, out);
   out.finished = true;
   out.finish_reason = reason;
-  out.prompt_tokens = int(r.prompt_len());
-  out.completion_tokens = int(r.output.size());
-  out.cached_tokens = int(r.cached_tokens);
-  out.spec_verify_ct = r.spec.verify_ct;
-  out.spec_accepted_tokens = r.spec.accepted;
-  out.spec_draft_tokens = r.spec.drafted;
   const bool was_running =
       std::find_if(running_.begin(), running_.end(), [&](const auto& p) { return p.get() == &r; }) != running_.end();
   // Aborted requests are not cached: an abort may come from a failed forward with half-written pages.

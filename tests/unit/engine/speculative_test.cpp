@@ -11,7 +11,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "engine/scheduler.h"
-#include "output_collector.h"
+#include "engine_test_support.h"
 #include "engine/spec_depth.h"
 
 namespace glm {
@@ -26,23 +26,9 @@ std::string fixture(const std::string& name) { return std::string(GLM_FIXTURES_D
 
 using testing::Collected;
 using testing::Collector;
+using testing::greedy_request;
+using testing::prompt_of;
 using Result = Collected;
-
-std::vector<int32_t> prompt_of(int len, int seed, int64_t vocab = 1400) {
-  std::vector<int32_t> p;
-  for (int i = 0; i < len; ++i) p.push_back(int32_t((seed * 7919 + i * 131) % std::min<int64_t>(vocab, 1400) + 10));
-  return p;
-}
-
-GenerateRequest greedy(const std::string& rid, std::vector<int32_t> prompt, int n) {
-  GenerateRequest r;
-  r.rid = rid;
-  r.input_ids = std::move(prompt);
-  r.sampling.temperature = 0;
-  r.sampling.max_new_tokens = n;
-  r.sampling.ignore_eos = true;
-  return r;
-}
 
 std::unique_ptr<Scheduler> make(const std::string& dir, SchedulerConfig cfg, int steps, bool adaptive = false) {
   LoadOptions opt;
@@ -97,7 +83,7 @@ TEST(Speculative, GreedyEqualsPlainOnEveryFixtureBatchedChunkedAndCached) {
     for (int round = 0; round < 2; ++round)
       for (int i = 0; i < 5; ++i)
         rounds[size_t(round)].push_back(
-            greedy(std::to_string(round) + "_" + std::to_string(i), prompt_of(6 + i * 15, 30 + i), 12 + 3 * i));
+            greedy_request(std::to_string(round) + "_" + std::to_string(i), prompt_of(6 + i * 15, 30 + i), 12 + 3 * i));
     SchedulerConfig cfg;
     cfg.chunked_prefill_size = 7;
     cfg.max_prefill_tokens = 20;
@@ -142,11 +128,11 @@ TEST(Speculative, CacheHitDraftsLikeAColdStart) {
     auto p = first;
     p.resize(32);
     for (int j = 0; j < 8; ++j) p.push_back(int32_t(100 + 37 * i + 11 * j));
-    later.push_back(greedy("later" + std::to_string(i), p, 30));
+    later.push_back(greedy_request("later" + std::to_string(i), p, 30));
   }
   SchedulerConfig cfg;
   auto cached = make(dir, cfg, 3);
-  auto warm = run(*cached, {{greedy("first", first, 30)}, later});
+  auto warm = run(*cached, {{greedy_request("first", first, 30)}, later});
   cfg.disable_radix_cache = true;
   auto cold = run(*make(dir, cfg, 3), {later});
   for (const auto& [rid, c] : cold) {
@@ -162,7 +148,7 @@ TEST(Speculative, CacheHitDraftsLikeAColdStart) {
 TEST(Speculative, AdaptiveDepthStaysExact) {
   const std::string dir = fixture("glm-odd-tiny");
   std::vector<GenerateRequest> reqs;
-  for (int i = 0; i < 6; ++i) reqs.push_back(greedy("a" + std::to_string(i), prompt_of(8 + 11 * i, 90 + i), 40));
+  for (int i = 0; i < 6; ++i) reqs.push_back(greedy_request("a" + std::to_string(i), prompt_of(8 + 11 * i, 90 + i), 40));
   SchedulerConfig cfg;
   auto plain = run(*make(dir, cfg, 0), {reqs});
   auto spec = run(*make(dir, cfg, 5, true), {reqs});
@@ -175,7 +161,7 @@ TEST(Speculative, DeferredDraftExtendCatchesUpExactly) {
   const std::string dir = fixture("glm45-tiny");
   // One request at a time: the rounds (and so the schedule's depths) do not depend on submission timing.
   std::vector<std::vector<GenerateRequest>> reqs;
-  for (int i = 0; i < 5; ++i) reqs.push_back({greedy("d" + std::to_string(i), prompt_of(9 + 13 * i, 70 + i), 45)});
+  for (int i = 0; i < 5; ++i) reqs.push_back({greedy_request("d" + std::to_string(i), prompt_of(9 + 13 * i, 70 + i), 45)});
   SchedulerConfig cfg;
   cfg.spec.depth_schedule = {0, 0, 2, 0, 1, 0, 0, 0, 3, 3, 0};
   auto deferred = run(*make(dir, cfg, 3), reqs);
@@ -199,26 +185,26 @@ TEST(Speculative, StopsAndLimitsInsideTheAcceptedRun) {
   auto plain_s = make(dir, cfg, 0);
   auto spec_s = make(dir, cfg, 4);
   const auto prompt = prompt_of(20, 7);
-  auto base = run(*plain_s, {{greedy("base", prompt, 24)}}).at("base");
+  auto base = run(*plain_s, {{greedy_request("base", prompt, 24)}}).at("base");
   ASSERT_EQ(base.ids.size(), 24u);
   std::vector<GenerateRequest> reqs;
   for (int j = 1; j < 16; ++j) {
-    GenerateRequest r = greedy("len" + std::to_string(j), prompt, j);
+    GenerateRequest r = greedy_request("len" + std::to_string(j), prompt, j);
     reqs.push_back(r);
-    r = greedy("id" + std::to_string(j), prompt, 24);
+    r = greedy_request("id" + std::to_string(j), prompt, 24);
     r.sampling.stop_token_ids = {base.ids[size_t(j)]};
     reqs.push_back(r);
   }
   // Stop strings: pieces of the greedy text at several offsets (matched on text, so any token boundary).
   for (size_t off = 1; off + 3 < base.text.size() && off < 40; off += 5) {
-    GenerateRequest r = greedy("str" + std::to_string(off), prompt, 24);
+    GenerateRequest r = greedy_request("str" + std::to_string(off), prompt, 24);
     r.sampling.stop = {base.text.substr(off, 3)};
     reqs.push_back(r);
     r.rid = "keep" + std::to_string(off);
     r.sampling.no_stop_trim = true;
     reqs.push_back(r);
   }
-  GenerateRequest r = greedy("min", prompt, 24);
+  GenerateRequest r = greedy_request("min", prompt, 24);
   r.sampling.min_new_tokens = 6;
   r.sampling.stop_token_ids = {base.ids[2], base.ids[8]};
   reqs.push_back(r);
@@ -237,7 +223,7 @@ TEST(Speculative, ThinkingBudgetEndsAtTheSameToken) {
   const std::string dir = fixture("glm45-tiny");
   std::vector<GenerateRequest> reqs;
   for (int budget : {0, 1, 3, 5, 9}) {
-    GenerateRequest r = greedy("b" + std::to_string(budget), prompt_of(12, budget + 3), 20);
+    GenerateRequest r = greedy_request("b" + std::to_string(budget), prompt_of(12, budget + 3), 20);
     r.input_ids.push_back(1521);  // <think>
     r.sampling.custom_logit_processor = "Glm4MoeThinkingBudgetLogitProcessor";
     r.sampling.custom_params = {{"thinking_budget", budget}};
@@ -258,7 +244,7 @@ TEST(Speculative, JsonConstraintMasksEveryVerifiedRow) {
   const std::string dir = fixture("glm45-tiny");
   std::vector<GenerateRequest> reqs;
   for (int i = 0; i < 4; ++i) {
-    GenerateRequest r = greedy("j" + std::to_string(i), prompt_of(10 + 7 * i, 20 + i), 40);
+    GenerateRequest r = greedy_request("j" + std::to_string(i), prompt_of(10 + 7 * i, 20 + i), 40);
     r.sampling.ignore_eos = false;
     r.sampling.json_schema = i % 2 ? R"({"type": "object"})" : R"({"type": "array", "items": {"type": "integer"}})";
     reqs.push_back(r);
@@ -281,7 +267,7 @@ TEST(Speculative, PenaltiesLogprobsAndStreaming) {
   const std::string dir = fixture("glm45air-tiny-fp8");
   std::vector<GenerateRequest> reqs;
   for (int i = 0; i < 3; ++i) {
-    GenerateRequest r = greedy("p" + std::to_string(i), prompt_of(10 + 9 * i, 50 + i), 20);
+    GenerateRequest r = greedy_request("p" + std::to_string(i), prompt_of(10 + 9 * i, 50 + i), 20);
     r.sampling.repetition_penalty = 1.3f;
     r.sampling.frequency_penalty = 0.4f * float(i);
     r.return_logprob = true;
@@ -303,7 +289,7 @@ TEST(Speculative, SamplingRequestsComplete) {
   auto s = make(dir, cfg, 3);
   std::vector<GenerateRequest> reqs;
   for (int i = 0; i < 4; ++i) {
-    GenerateRequest r = greedy("s" + std::to_string(i), prompt_of(15, 80 + i), 25);
+    GenerateRequest r = greedy_request("s" + std::to_string(i), prompt_of(15, 80 + i), 25);
     r.sampling.temperature = 0.7f;
     r.sampling.top_p = 0.9f;
     r.sampling.seed = uint64_t(i);
@@ -329,7 +315,7 @@ TEST(Speculative, SampledTokensKeepTheTargetDistribution) {
   std::vector<GenerateRequest> reqs;
   const int n = 1500, len = 4;
   for (int i = 0; i < n; ++i) {
-    GenerateRequest r = greedy("s" + std::to_string(i), prompt_of(12, 3), len);
+    GenerateRequest r = greedy_request("s" + std::to_string(i), prompt_of(12, 3), len);
     r.sampling.temperature = 1.0f;
     r.sampling.top_k = 3;
     r.sampling.seed = uint64_t(i) + 1;

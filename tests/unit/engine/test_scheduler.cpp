@@ -11,7 +11,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "engine/scheduler.h"
-#include "output_collector.h"
+#include "engine_test_support.h"
 
 namespace glm {
 namespace {
@@ -50,24 +50,10 @@ std::vector<int32_t> model_greedy(Glm4MoeModel& m, const std::vector<int32_t>& p
   return out;
 }
 
-std::vector<int32_t> prompt_of(int len, int seed) {
-  std::vector<int32_t> p;
-  for (int i = 0; i < len; ++i) p.push_back(int32_t((seed * 7919 + i * 131) % 1400 + 10));
-  return p;
-}
-
 using testing::Collected;
 using testing::Collector;
-
-GenerateRequest greedy_request(const std::string& rid, std::vector<int32_t> prompt, int n) {
-  GenerateRequest r;
-  r.rid = rid;
-  r.input_ids = std::move(prompt);
-  r.sampling.temperature = 0;
-  r.sampling.max_new_tokens = n;
-  r.sampling.ignore_eos = true;
-  return r;
-}
+using testing::greedy_request;
+using testing::prompt_of;
 
 std::unique_ptr<Scheduler> make_scheduler(SchedulerConfig cfg, int64_t max_batch_tokens = 256,
                                           const std::string& dir = kModelDir) {

@@ -1,8 +1,9 @@
 #pragma once
-// Test helper: collects the GenerateOutput events a Scheduler sends, per request id, and waits for requests
-// to finish. Shared by the engine tests.
+// Engine test helpers: deterministic prompts, greedy requests, and a collector of the GenerateOutput events a
+// Scheduler sends (per request id) that waits for requests to finish.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -11,8 +12,27 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/request.h"
 
 namespace glm::testing {
+
+// A prompt of `len` ids in [10, 10 + min(vocab, 1400)), different for each seed (below the tiny vocab's specials).
+inline std::vector<int32_t> prompt_of(int len, int seed, int64_t vocab = 1400) {
+  std::vector<int32_t> p;
+  for (int i = 0; i < len; ++i) p.push_back(int32_t((seed * 7919 + i * 131) % std::min<int64_t>(vocab, 1400) + 10));
+  return p;
+}
+
+// Greedy, exactly n new tokens (EOS ignored).
+inline GenerateRequest greedy_request(const std::string& rid, std::vector<int32_t> prompt, int n) {
+  GenerateRequest r;
+  r.rid = rid;
+  r.input_ids = std::move(prompt);
+  r.sampling.temperature = 0;
+  r.sampling.max_new_tokens = n;
+  r.sampling.ignore_eos = true;
+  return r;
+}
 
 struct Collected {
   std::vector<int32_t> ids;  // every token of every event, in order
