@@ -1,5 +1,6 @@
 #include "core/thread_pool.h"
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <pthread.h>
@@ -31,9 +32,25 @@ inline void cpu_relax() {
 #endif
 }
 
-// Spin this many rounds before sleeping on the futex: long enough to cover the gap between
-// two kernels of one decode step, short enough not to burn a core between requests.
-constexpr int kSpinRounds = 1 << 16;
+// Waiting has three stages. Pause-spin for the first kPauseSpin: the gap between two kernels of one
+// decode step is microseconds, and a spinning thread answers fastest. Then spin with sched_yield() until
+// kYieldSpin: alone on its cores this costs what spinning costs, but when the machine is oversubscribed
+// (ctest runs two test processes whose pools pin to the same cores, mpirun ranks, a benchmark beside a
+// build) a thread waiting for a descheduled peer hands its core over instead of burning a whole time
+// slice - without it, two processes each waiting for the other's threads crawled at time-slice pace.
+// Workers then sleep on the futex (between requests).
+using WaitClock = std::chrono::steady_clock;
+constexpr auto kPauseSpin = std::chrono::microseconds(50);
+constexpr auto kYieldSpin = std::chrono::milliseconds(4);
+
+// One waiting stage step; `since` is when the wait began. Returns false once the wait should sleep.
+inline bool spin_once(int& spins, WaitClock::time_point since) {
+  if ((++spins & 255) != 0) { cpu_relax(); return true; }  // the clock is read every 256 rounds only
+  auto waited = WaitClock::now() - since;
+  if (waited < kPauseSpin) { cpu_relax(); return true; }
+  if (waited < kYieldSpin) { sched_yield(); return true; }
+  return false;
+}
 
 std::unique_ptr<ThreadPool> g_pool;
 std::once_flag g_once;
@@ -68,7 +85,11 @@ void ThreadPool::run_raw(Thunk thunk, void* ctx) {
   generation_.fetch_add(1, std::memory_order_release);
   generation_.notify_all();
   thunk(ctx, 0, n_threads_);
-  while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
+  if (pending_.load(std::memory_order_acquire) == 0) return;
+  int spins = 0;
+  auto since = WaitClock::now();
+  while (pending_.load(std::memory_order_acquire) != 0)
+    if (!spin_once(spins, since)) sched_yield();  // the caller never sleeps: the workers are mid-region
 }
 
 // `seen` starts at the generation the pool was built with (0), not at whatever the worker reads when it
@@ -77,10 +98,9 @@ void ThreadPool::worker_loop(int index, uint64_t seen) {
   for (;;) {
     uint64_t g;
     int spins = 0;
-    while ((g = generation_.load(std::memory_order_acquire)) == seen) {
-      if (++spins < kSpinRounds) cpu_relax();
-      else generation_.wait(seen, std::memory_order_acquire);
-    }
+    auto since = WaitClock::now();
+    while ((g = generation_.load(std::memory_order_acquire)) == seen)
+      if (!spin_once(spins, since)) generation_.wait(seen, std::memory_order_acquire);
     seen = g;
     if (stop_.load(std::memory_order_acquire)) return;
     thunk_(ctx_, index, n_threads_);
