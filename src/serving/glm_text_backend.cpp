@@ -1,6 +1,9 @@
 #include "serving/glm_text_backend.h"
 
 #include <cstdlib>
+#include <optional>
+
+#include <spdlog/spdlog.h>
 
 #include "chat/chat_template.h"
 #include "chat/openai_template_inputs.h"
@@ -58,8 +61,7 @@ class GlmTextBackend : public TextBackend {
  public:
   explicit GlmTextBackend(const ServerArgs& args)
       : tokenizer_(Tokenizer::from_dir(args.tokenizer_path)),
-        template_(args.chat_template.empty() ? ChatTemplate::from_model_dir(args.model_path)
-                                             : ChatTemplate::from_file(args.chat_template)) {}
+        template_(load_template(args)) {}
 
   // --- tokenizer (src/tokenizer) -------------------------------------------------------------
   std::vector<int32_t> encode(std::string_view text, bool add_special_tokens) const override {
@@ -76,7 +78,11 @@ class GlmTextBackend : public TextBackend {
   // --- chat template (src/chat) --------------------------------------------------------------
   std::string render_chat(const Json& messages, const Json& tools, const Json& kwargs,
                           bool add_generation_prompt) const override {
-    return template_.render(normalize_openai_messages(messages), tools, add_generation_prompt, kwargs);
+    if (!template_)
+      fail(ErrorKind::Template,
+           "this model has no chat template (no chat_template.jinja, no chat_template in tokenizer_config.json): "
+           "start the server with --chat-template FILE, or use /v1/completions or /generate");
+    return template_->render(normalize_openai_messages(messages), tools, add_generation_prompt, kwargs);
   }
 
   // --- parsers (src/parsers) -----------------------------------------------------------------
@@ -125,8 +131,21 @@ class GlmTextBackend : public TextBackend {
   }
 
  private:
+  // A checkpoint without a chat template still serves completions and /generate, as SGLang does; chat
+  // requests then get a 400 naming the fix. A template that exists but does not parse still stops start-up.
+  static std::optional<ChatTemplate> load_template(const ServerArgs& args) {
+    if (!args.chat_template.empty()) return ChatTemplate::from_file(args.chat_template);
+    try {
+      return ChatTemplate::from_model_dir(args.model_path);
+    } catch (const GlmError& e) {
+      if (e.kind() != ErrorKind::NotFound) throw;
+      spdlog::warn("{}; chat requests will be refused (pass --chat-template FILE)", e.what());
+      return std::nullopt;
+    }
+  }
+
   Tokenizer tokenizer_;
-  ChatTemplate template_;
+  std::optional<ChatTemplate> template_;
 };
 
 }  // namespace

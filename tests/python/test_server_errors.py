@@ -155,3 +155,27 @@ def test_cors(tiny_server):
     assert r.status_code == 200
     assert r.headers.get("access-control-allow-origin") == "*"
     assert httpx.get(tiny_server.url + "/v1/models", timeout=10).headers.get("access-control-allow-origin") == "*"
+
+
+def test_model_without_chat_template_serves_completions(tmp_path):
+    """A checkpoint with no chat template starts (as SGLang does): completions and /generate work,
+    chat requests get a 400 that names --chat-template, and the server keeps serving."""
+    import shutil
+    from conftest import FIXTURES
+
+    model = tmp_path / "no-template"
+    shutil.copytree(FIXTURES / "glm45-tiny", model)
+    (model / "chat_template.jinja").unlink(missing_ok=True)
+    cfg = json.loads((model / "tokenizer_config.json").read_text())
+    cfg.pop("chat_template", None)
+    (model / "tokenizer_config.json").write_text(json.dumps(cfg))
+    with launch_glmserve(str(model)) as srv:
+        assert "chat_template" in srv.log() and "--chat-template" in srv.log()
+        body = assert_error(chat(srv, {"messages": MSG, "max_tokens": 2}), 400)
+        assert "--chat-template" in body["message"]
+        r = httpx.post(srv.url + "/v1/completions", json={"prompt": "hello", "max_tokens": 3, "temperature": 0},
+                       timeout=60)
+        assert r.status_code == 200, r.text
+        assert r.json()["usage"]["completion_tokens"] == 3
+        r = httpx.post(srv.url + "/generate", json={"text": "hi", "sampling_params": {"max_new_tokens": 2}}, timeout=60)
+        assert r.status_code == 200, r.text
