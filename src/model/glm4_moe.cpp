@@ -52,15 +52,8 @@ std::unique_ptr<Glm4MoeModel> Glm4MoeModel::load_local(const std::string& model_
     fail(ErrorKind::InvalidModel, "{}/config.json: n_routed_experts {} is above the supported 1024", dir,
          cfg.n_routed_experts);
   const TpPlan plan = TpPlan::make(cfg, comm.rank(), comm.size(), opt.ep_size);
-  NextNLoad nextn = opt.nextn;
-  if (plan.size > 1) {
-    // The draft would need its own follower protocol (prev_hidden rows, its KV pool): not done yet.
-    if (nextn == NextNLoad::Require)
-      fail(ErrorKind::InvalidArgument, "the MTP (NextN) draft / speculative decoding is not supported with --tp > 1");
-    nextn = NextNLoad::Skip;
-  }
   auto ckpt = std::make_unique<Checkpoint>(dir);
-  Glm4MoeWeights w = bind_weights(*ckpt, cfg, nextn, opt.expand_weights_to_f32, &plan);
+  Glm4MoeWeights w = bind_weights(*ckpt, cfg, opt.nextn, opt.expand_weights_to_f32, &plan);
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   spdlog::info("model: {} layers, H={}, {} experts (top-{}), {}{}; {:.1f} MiB mapped, {:.1f} MiB float32 copies; "
                "loaded in {:.3f} s{}",
@@ -144,9 +137,7 @@ std::unique_ptr<KvPagePool> Glm4MoeModel::make_kv_pool(int64_t n_pages, int64_t 
   auto p = std::make_unique<KvPagePool>(lcfg_.num_hidden_layers + (with_draft_layer ? 1 : 0), lcfg_.kv_dim(),
                                         page_size, n_pages, kv_dtype);
   if (tp_leader::active()) {
-    // The MTP draft is not loaded under tensor parallelism (load_local), so no pool carries its layer.
-    if (with_draft_layer) fail(ErrorKind::InvalidArgument, "the MTP draft is not supported with --tp > 1");
-    p->set_mirror(tp_leader::create_pool(n_pages, page_size, kv_dtype), [](int64_t id) {
+    p->set_mirror(tp_leader::create_pool(n_pages, page_size, kv_dtype, with_draft_layer), [](int64_t id) {
       try {
         tp_leader::drop_pool(id);
       } catch (const std::exception& e) {  // a destructor must not throw; the pool is only leaked there

@@ -4,6 +4,7 @@
 #include "kernels/linear.h"
 #include "kernels/rmsnorm.h"
 #include "model/decoder_layer.h"
+#include "model/tp_link.h"
 
 namespace glm {
 
@@ -19,33 +20,68 @@ const NextNWeights& require_nextn(const Glm4MoeModel& target) {
 }  // namespace
 
 NextNDraft::NextNDraft(const Glm4MoeModel& target, int64_t max_batch_tokens)
-    : target_(target), w_(require_nextn(target)), ws_(target.config(), max_batch_tokens) {}
+    : target_(target),
+      w_(require_nextn(target)),
+      ws_(target.local_config(), max_batch_tokens),
+      comm_(target.tp_plan().size > 1 ? &dist::world() : nullptr) {}
 
 std::unique_ptr<KvPagePool> NextNDraft::make_kv_pool(int64_t n_pages, int64_t page_size, KvDType kv_dtype) const {
-  return std::make_unique<KvPagePool>(1, target_.config().kv_dim(), page_size, n_pages, kv_dtype);
+  // Under tensor parallelism the other ranks need a mirror of every pool the draft writes; only the
+  // target's pools have one (Glm4MoeModel::make_kv_pool).
+  if (comm_)
+    fail(ErrorKind::InvalidArgument,
+         "MTP draft: under tensor parallelism use the target's pool (Glm4MoeModel::make_kv_pool(.., true))");
+  return std::make_unique<KvPagePool>(1, target_.local_config().kv_dim(), page_size, n_pages, kv_dtype);
 }
 
 ForwardResult NextNDraft::forward(std::span<const SequenceInput> batch, const float* prev_hidden, KvPagePool& kv_pool,
                                   const ForwardOptions& opt) {
   const ModelConfig& c = target_.config();
-  const int64_t layers = kv_pool.n_layers();
-  if ((layers != 1 && layers != c.num_hidden_layers + 1) || kv_pool.kv_dim() != c.kv_dim())
+  const int64_t layers = kv_pool.n_layers(), kv_dim = target_.local_config().kv_dim();
+  if ((layers != 1 && layers != c.num_hidden_layers + 1) || kv_pool.kv_dim() != kv_dim)
     fail(ErrorKind::InvalidArgument, "MTP forward: KV pool must have 1 (own) or {} (shared) layers of kv_dim {}",
-         c.num_hidden_layers + 1, c.kv_dim());
+         c.num_hidden_layers + 1, kv_dim);
   ws_.layout.build(batch, kv_pool, c.vocab_size, ws_.max_tokens, c.max_position_embeddings);
+  if (!comm_) return compute(batch, prev_hidden, kv_pool, opt);
+  if (tp_leader::active()) {
+    if (kv_pool.mirror_id() < 0)
+      fail(ErrorKind::Internal, "MTP forward: under tensor parallelism the KV pool must come from make_kv_pool()");
+    // After build(): the page tables cover the new tokens. prev_hidden is read here, before compute()
+    // may overwrite it (it can point into this draft's previous result).
+    tp_leader::send_draft_forward(kv_pool.mirror_id(), kv_pool.take_pending_copies(), batch, prev_hidden,
+                                  c.hidden_size);
+  }
+  try {
+    return compute(batch, prev_hidden, kv_pool, opt);
+  } catch (const std::exception& e) {
+    // The other ranks are inside (or on their way to) this forward's collectives: stop them all.
+    comm_->abort(fmt::format("MTP draft forward failed on rank {}: {}", comm_->rank(), e.what()));
+  }
+  __builtin_unreachable();  // abort() does not return
+}
+
+ForwardResult NextNDraft::compute(std::span<const SequenceInput> batch, const float* prev_hidden, KvPagePool& kv_pool,
+                                  const ForwardOptions& opt) {
+  const ModelConfig& c = target_.config();
   const int64_t T = ws_.layout.n_tokens, H = c.hidden_size;
   const float eps = float(c.rms_norm_eps);
   ThreadPool& pool = target_.pool();
-  embed_tokens(target_.weights().embed_tokens, ws_.layout.token_ids, ws_.x.data());
+  const TpPlan& tp = target_.tp_plan();
+  if (comm_) {
+    embed_tokens_shard(target_.weights().embed_tokens, tp.vocab0, ws_.layout.token_ids, ws_.x.data());
+    comm_->all_reduce_sum(ws_.x.data(), T * H);
+  } else {
+    embed_tokens(target_.weights().embed_tokens, ws_.layout.token_ids, ws_.x.data());
+  }
   rms_norm(ws_.x.data(), H, w_.enorm, ws_.eh_in.data(), 2 * H, T, H, eps);
   rms_norm(prev_hidden, H, w_.hnorm, ws_.eh_in.data() + H, 2 * H, T, H, eps);
-  linear(ws_.eh_in.data(), T, w_.eh_proj, nullptr, ws_.x.data(), pool);
+  linear(ws_.eh_in.data(), T, w_.eh_proj, nullptr, ws_.x.data(), pool);  // replicated: the whole (H, 2H)
   if (opt.on_layer) opt.on_layer(0, ws_.x.data(), T);
   fill_rope(target_.rope(), ws_);
-  run_decoder_layer(c, w_.layer, batch, layers - 1, kv_pool, ws_, pool, opt);
+  run_decoder_layer(target_.local_config(), w_.layer, batch, kv_pool.n_layers() - 1, kv_pool, ws_, pool, opt, comm_);
   if (opt.on_layer) opt.on_layer(1, ws_.x.data(), T);
   for (const auto& in : batch) in.kv->set_length(in.start_pos + int64_t(in.tokens.size()));
-  return finish_forward(c, w_.shared_head_norm, target_.weights().lm_head, ws_, pool);
+  return finish_forward(c, w_.shared_head_norm, target_.weights().lm_head, ws_, pool, comm_ ? &tp : nullptr);
 }
 
 }  // namespace glm

@@ -5,6 +5,12 @@
 //   out = shared_head.norm(x);  logits = lm_head(out)
 // At position i the draft combines the target's post-norm hidden h_i with the embedding of token i+1 and
 // predicts token i+2. Chained draft steps feed `out` back as prev_hidden.
+// Tensor parallelism (as SGLang shards its GLM NextN model): the decoder layer is split like the target's
+// (tp_plan.h; its K/V heads live in layer L of the rank's pool), embedding and lm_head are the target's
+// vocabulary shards (embedding rows all-reduced, logits gathered on rank 0), and enorm / hnorm / eh_proj /
+// shared_head.norm are replicated (eh_proj is a plain Linear in SGLang too: every rank computes it whole).
+// On rank 0 forward() first sends the batch and prev_hidden to the other ranks (tp_link.h DraftForward),
+// which run the same forward on their shard in lockstep; the logits exist on rank 0 only.
 #include <memory>
 #include <span>
 
@@ -17,7 +23,8 @@ class NextNDraft {
   // Throws GlmError(InvalidModel) when the target was loaded without an MTP layer.
   NextNDraft(const Glm4MoeModel& target, int64_t max_batch_tokens);
 
-  // A one-layer pool of its own. The draft also runs on a target pool made with
+  // A one-layer pool of its own (not under tensor parallelism: use the target's pool there). The draft
+  // also runs on a target pool made with
   // Glm4MoeModel::make_kv_pool(.., with_draft_layer = true): then it uses that pool's last layer (L), and a
   // sequence's KvSequence serves both models (the scheduler's speculative decoding does this).
   std::unique_ptr<KvPagePool> make_kv_pool(int64_t n_pages, int64_t page_size = 16,
@@ -31,9 +38,13 @@ class NextNDraft {
                         const ForwardOptions& opt = {});
 
  private:
+  ForwardResult compute(std::span<const SequenceInput> batch, const float* prev_hidden, KvPagePool& kv_pool,
+                        const ForwardOptions& opt);
+
   const Glm4MoeModel& target_;
   const NextNWeights& w_;
   ForwardWorkspace ws_;
+  dist::Communicator* comm_ = nullptr;  // set under tensor parallelism
 };
 
 }  // namespace glm
