@@ -137,24 +137,44 @@ void expect_view_of(const WeightRef& full, const WeightRef& view, int64_t r0, in
   }
 }
 
+// The MTP (NextN) layer where the fixture has one (speculative decoding under --tp): its decoder layer is
+// split like the target's, eh_proj / enorm / hnorm / shared_head.norm replicated (SGLang's draft model).
 TEST(TpPlan, ShardViewsReadTheirSliceOfEveryTensor) {
   for (const char* name : {"glm45-tiny", "glm45air-tiny-fp8", "glm-tiny-fp8-channel"}) {
     if (!fixture_exists(name)) continue;
     Checkpoint ckpt(model_dir(name));
     const ModelConfig c = load_model_config(model_dir(name));
-    const Glm4MoeWeights full = bind_weights(ckpt, c, NextNLoad::Skip);
+    const Glm4MoeWeights full = bind_weights(ckpt, c, NextNLoad::Auto);
     for (int n : {2, 4}) {
       for (int ep : {1, n}) {
       for (int r = 0; r < n; ++r) {
         SCOPED_TRACE(std::string(name) + " rank " + std::to_string(r) + "/" + std::to_string(n) + " ep " +
                      std::to_string(ep));
         const TpPlan p = TpPlan::make(c, r, n, ep);
-        const Glm4MoeWeights w = bind_weights(ckpt, c, NextNLoad::Skip, false, &p);
+        const Glm4MoeWeights w = bind_weights(ckpt, c, NextNLoad::Auto, false, &p);
         const int64_t D = c.head_dim;
         expect_view_of(full.embed_tokens, w.embed_tokens, p.vocab0, 0, "embed_tokens");
         expect_view_of(full.lm_head, w.lm_head, p.vocab0, 0, "lm_head");
-        for (size_t l = 0; l < w.layers.size(); ++l) {
-          const LayerWeights &f = full.layers[l], &s = w.layers[l];
+        ASSERT_EQ(w.nextn.has_value(), full.nextn.has_value());
+        std::vector<std::pair<const LayerWeights*, const LayerWeights*>> layers;
+        for (size_t l = 0; l < w.layers.size(); ++l) layers.emplace_back(&full.layers[l], &w.layers[l]);
+        if (w.nextn) {
+          const NextNWeights &f = *full.nextn, &s = *w.nextn;
+          EXPECT_EQ(s.eh_proj.rows, c.hidden_size);
+          EXPECT_EQ(s.eh_proj.cols, 2 * c.hidden_size);
+          expect_view_of(f.eh_proj, s.eh_proj, 0, 0, "eh_proj (replicated)");
+          for (int64_t i = 0; i < c.hidden_size; ++i) {
+            ASSERT_EQ(s.enorm[i], f.enorm[i]);
+            ASSERT_EQ(s.hnorm[i], f.hnorm[i]);
+            ASSERT_EQ(s.shared_head_norm[i], f.shared_head_norm[i]);
+          }
+          ASSERT_TRUE(s.layer.is_moe);
+          EXPECT_EQ(s.layer.attn.q_proj.rows, p.q_heads * D);
+          layers.emplace_back(&f.layer, &s.layer);
+        }
+        for (size_t l = 0; l < layers.size(); ++l) {
+          SCOPED_TRACE(l == w.layers.size() ? "MTP layer" : "layer " + std::to_string(l));
+          const LayerWeights &f = *layers[l].first, &s = *layers[l].second;
           expect_view_of(f.attn.q_proj, s.attn.q_proj, p.q_head0 * D, 0, "q_proj");
           expect_view_of(f.attn.k_proj, s.attn.k_proj, p.kv_head0 * D, 0, "k_proj");
           expect_view_of(f.attn.v_proj, s.attn.v_proj, p.kv_head0 * D, 0, "v_proj");
