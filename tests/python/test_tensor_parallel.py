@@ -295,8 +295,10 @@ def test_speculative_decoding_under_mpirun_matches_tp1_plain(fixture, tp, fixed)
         if fixed:  # the drafts themselves: acceptance as at tp 1 (see below)
             with launch_glmserve(fixture, "--threads", "1", "--speculative-algorithm", "EAGLE") as spec1:
                 want_spec = spec_answers(spec1)
+        # Unfixed: prompts also go in chunks of 4 tokens (a draft-extend per chunk on every rank).
+        chunks = () if fixed else ("--chunked-prefill-size", "4")
         with launch_glmserve(fixture, "--threads", "1", "--tp", str(tp), "--speculative-algorithm", "EAGLE",
-                             prefix=mpirun_prefix(tp, "-x", var)) as spec:
+                             *chunks, prefix=mpirun_prefix(tp, "-x", var)) as spec:
             got = spec_answers(spec)
             info = httpx.get(spec.url + "/get_server_info", timeout=30).json()
             log = spec.log()
