@@ -246,7 +246,7 @@ int follower_loop(dist::Communicator& comm) {
   int64_t forwards = 0, drafts = 0;
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<Glm4MoeModel> model;
-  std::unique_ptr<NextNDraft> draft;  // made on the first DraftForward (rank 0 makes its own lazily too)
+  std::unique_ptr<NextNDraft> draft;  // made on the first DraftForward (rank 0's is its SpeculativeDecoder's)
   std::map<int64_t, std::unique_ptr<KvPagePool>> pools;
   std::vector<uint8_t> msg;
   FollowerBatch batch;
