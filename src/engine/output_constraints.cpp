@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "sampling/json_constraint.h"
 #include "sampling/prefix_constraint.h"
+#include "sampling/regex_constraint.h"
 
 namespace glm {
 
@@ -41,6 +42,20 @@ sampling::JsonRoot json_schema_root(const nlohmann::json& schema) {
 }
 
 std::unique_ptr<sampling::TokenConstraint> OutputConstraints::make(const SamplingParams& sp) {
+  if (!sp.json_schema.empty() && !sp.regex.empty())
+    fail(ErrorKind::InvalidArgument, "Only one of regex, json_schema, or ebnf can be set.");  // SGLang's words
+  auto start_after = [&] {
+    if (!sp.constrain_after_reasoning) return -1;
+    if (think_end_ < 0) fail(ErrorKind::InvalidArgument, "constrain_after_reasoning: the tokenizer has no </think>");
+    return think_end_;
+  };
+  if (!sp.regex.empty()) {
+    auto nfa = std::make_shared<const sampling::RegexNfa>(sampling::RegexNfa::compile(sp.regex));
+    sampling::RegexConstraintOptions opts;
+    opts.eos_ids = eos_ids_;
+    opts.start_after_token = start_after();
+    return std::make_unique<sampling::RegexConstraint>(trie(), std::move(nfa), std::move(opts));
+  }
   if (!sp.json_schema.empty()) {
     nlohmann::json schema = nlohmann::json::parse(sp.json_schema, nullptr, false);
     if (schema.is_discarded() || !schema.is_object())
@@ -49,10 +64,7 @@ std::unique_ptr<sampling::TokenConstraint> OutputConstraints::make(const Samplin
     opts.root = json_schema_root(schema);
     opts.schema = std::make_shared<const sampling::CompiledSchema>(sampling::CompiledSchema::compile(schema));
     opts.eos_ids = eos_ids_;
-    if (sp.constrain_after_reasoning) {
-      if (think_end_ < 0) fail(ErrorKind::InvalidArgument, "constrain_after_reasoning: the tokenizer has no </think>");
-      opts.start_after_token = think_end_;
-    }
+    opts.start_after_token = start_after();
     return std::make_unique<sampling::JsonConstraint>(trie(), std::move(opts));
   }
   if (!sp.output_prefix_choices.empty())

@@ -3,6 +3,8 @@
 //   json_schema non-empty        -> JsonConstraint (JSON syntax + the schema subset of
 //                                   sampling/json_schema_recognizer.h; response_format json_object
 //                                   arrives as {"type": "object"})
+//   regex non-empty              -> RegexConstraint (the whole output matches; sampling/regex_nfa.h
+//                                   lists the syntax); with json_schema too -> 400, as SGLang
 //   output_prefix_choices given  -> PrefixChoiceConstraint (tool_choice "required", several tools)
 // The token trie is built from the tokenizer on the first constrained request and shared by all
 // later ones (build cost: ~0.1 s for a 151k vocabulary; nothing for servers that never constrain).
@@ -26,7 +28,8 @@ class OutputConstraints {
   OutputConstraints(Tokenizer tokenizer, int64_t vocab_size, std::vector<int32_t> eos_ids, int32_t think_end);
 
   // nullptr when the request has no constraint. Throws GlmError(InvalidArgument) for a json_schema
-  // that is not a JSON object, or for constrain_after_reasoning without a "</think>" token.
+  // that is not a JSON object, a regex that does not compile (or uses an unsupported feature),
+  // regex together with json_schema, or for constrain_after_reasoning without a "</think>" token.
   std::unique_ptr<sampling::TokenConstraint> make(const SamplingParams& sp);
 
   std::shared_ptr<const sampling::TokenTrie> trie();

@@ -31,10 +31,10 @@ struct SamplingParams {
   std::optional<uint64_t> seed;
   // Constrained decoding (engine/output_constraints.h). json_schema: JSON text or empty; enforced as
   // JSON syntax plus the subset of sampling/json_schema_recognizer.h (response_format json_object ->
-  // {"type": "object"}). regex: accepted for SGLang compatibility but not enforced.
+  // {"type": "object"}). regex: the whole output must match (sampling/regex_nfa.h syntax).
   std::string json_schema;
   std::string regex;
-  // With json_schema: unconstrained until the first "</think>" of the output (the request reasons
+  // With json_schema or regex: unconstrained until the first "</think>" of the output (the request reasons
   // first; SGLang's reasoner grammar).
   bool constrain_after_reasoning = false;
   // The output must begin with one of these texts, then is free (tool_choice "required" with

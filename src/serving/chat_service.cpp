@@ -124,7 +124,7 @@ ChatPlan plan_chat(const ServingContext& ctx, const ChatRequest& req) {
   if (tools) sp.skip_special_tokens = false;  // the tool-call tags must survive detokenization
   if (tools) sp.output_prefix_choices = tool_name_choices(ctx, req);
   // response_format applies to the answer: a request that thinks first is free until </think>.
-  if (!sp.json_schema.empty() && plan.reasoning_on && args.reasoning_parser) sp.constrain_after_reasoning = true;
+  if ((!sp.json_schema.empty() || !sp.regex.empty()) && plan.reasoning_on && args.reasoning_parser) sp.constrain_after_reasoning = true;
   if (req.max_tokens) sp.max_new_tokens = *req.max_tokens;
   check_custom_logit_processor_allowed(ctx, sp);
   fit_to_context(ctx, prompt, sp, req.max_tokens.has_value());

@@ -147,3 +147,48 @@ def test_required_tool_choice_names_an_allowed_function(parser):
             assert len(names) == 1 and names <= allowed, names
             for call in r.choices[0].message.tool_calls or []:  # a call closed within the budget
                 assert call.function.name in allowed
+
+
+REGEXES = [r"(yes|no)", r"[0-9]{3}-[0-9]{4}", r"(\d{1,2}):(\d\d) ?(AM|PM)", r"[A-Z][a-z]{1,8}( [A-Z][a-z]{1,8}){0,2}",
+           r"\{\"answer\": (true|false)\}"]
+
+
+@pytest.mark.parametrize("pattern", REGEXES)
+def test_regex_output_matches_with_every_api(tiny_server, pattern):
+    """The `regex` sampling parameter (SGLang's extra parameter) on /generate, chat and completions: a
+    random model at temperature 1 is steered only by the constraint; Python's re is the oracle."""
+    import re
+
+    import httpx
+
+    client = tiny_server.openai()
+    texts = []
+    for seed in (1, 2):
+        native = httpx.post(tiny_server.url + "/generate", json={
+            "text": "answer:", "sampling_params": {"regex": pattern, "temperature": 1.0, "max_new_tokens": 64,
+                                                   "seed": seed}}, timeout=60).json()
+        assert native["meta_info"]["finish_reason"]["type"] == "stop", native
+        texts.append(native["text"])
+        chat = client.chat.completions.create(model="glm-tiny", messages=MESSAGES, temperature=1.0, seed=seed,
+                                              max_tokens=64, extra_body={"regex": pattern, **NO_THINKING})
+        assert chat.choices[0].finish_reason == "stop"
+        texts.append(chat.choices[0].message.content)
+        comp = client.completions.create(model="glm-tiny", prompt="answer:", temperature=1.0, seed=seed,
+                                         max_tokens=64, extra_body={"regex": pattern})
+        assert comp.choices[0].finish_reason == "stop"
+        texts.append(comp.choices[0].text)
+    for t in texts:
+        assert re.fullmatch(pattern, t, flags=re.ASCII), (pattern, t)
+
+
+def test_regex_errors_are_400(tiny_server):
+    import httpx
+
+    for body in ({"regex": "(unclosed"}, {"regex": "(?=lookahead)x"}, {"regex": r"(a)\1"},
+                 {"regex": "a", "json_schema": json.dumps({"type": "object"})}):
+        r = httpx.post(tiny_server.url + "/generate", json={"text": "x", "sampling_params": {**body, "max_new_tokens": 2}},
+                       timeout=60)
+        assert r.status_code == 400, r.text
+        assert "regex" in r.json()["message"] or "json_schema" in r.json()["message"]
+    r = httpx.post(tiny_server.url + "/generate", json={"text": "x", "sampling_params": {"max_new_tokens": 2}}, timeout=60)
+    assert r.status_code == 200  # and the server keeps serving

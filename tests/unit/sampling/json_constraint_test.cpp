@@ -14,6 +14,7 @@
 #include "sampling/prefix_constraint.h"
 #include "sampling/sampler.h"
 #include "sampling/token_trie.h"
+#include "small_vocab.h"
 
 namespace glm::sampling {
 namespace {
@@ -151,31 +152,6 @@ TEST(JsonRecognizer, AgreesWithNlohmannOnWholeDocuments) {
   EXPECT_EQ(agreed, 20000);
 }
 
-// A small byte-level vocabulary: every single byte (as GPT-2 byte-level BPE has) plus multi-byte
-// tokens that cross JSON structure, and a few added tokens.
-struct Vocab {
-  std::vector<std::optional<std::string>> bytes;
-  std::vector<int32_t> added;
-  int32_t eos = -1;
-};
-
-Vocab small_vocab() {
-  Vocab v;
-  for (int b = 0; b < 256; ++b) v.bytes.push_back(std::string(1, char(b)));
-  for (const char* t : {"{\"", "\":", "\": \"", "\"}", "\",", "\", \"", "true", "false", "null", "12", "0.5",
-                        "e-", "name", " \"", "\\n", "\\u", "00e9", "}}", "]}", "[{", "},", "  ", "\n\n", "hello world",
-                        "\"a\"", "é", "<think>", "</think>", "<tool_call>", "<|endoftext|>", "get_weather",
-                        "get_time", "get", "_weather\n", "\n<", "<arg_key>", "</tool_call>"})
-    v.bytes.push_back(std::string(t));
-  for (size_t id = 256; id < v.bytes.size(); ++id) {
-    const std::string& s = *v.bytes[id];
-    if (s.front() == '<' && s.size() > 2 && s != "\n<") v.added.push_back(int32_t(id));
-    if (s == "<|endoftext|>") v.eos = int32_t(id);
-  }
-  v.bytes.push_back(std::nullopt);  // a padding row without text
-  return v;
-}
-
 // What the detokenizer shows for the bytes: invalid UTF-8 -> U+FFFD. The constraint does not
 // validate UTF-8 inside strings (neither does json.loads see raw bytes), so this is the text that
 // must parse.
@@ -223,8 +199,6 @@ std::string tame_exponents(const std::string& s) {
   return out;
 }
 
-std::shared_ptr<const TokenTrie> trie_of(const Vocab& v) { return std::make_shared<TokenTrie>(v.bytes, v.added); }
-
 TEST(TokenTrie, SubtreesAreContiguousRanges) {
   Vocab v = small_vocab();
   auto trie = trie_of(v);
@@ -245,14 +219,6 @@ TEST(TokenTrie, SubtreesAreContiguousRanges) {
   EXPECT_TRUE(n->plain_below);
 }
 
-std::vector<int32_t> allowed_ids(TokenConstraint& c, std::span<const int32_t> output, size_t vocab) {
-  std::vector<float> row(vocab, 1.0f);
-  c.apply(row, output);
-  std::vector<int32_t> ids;
-  for (size_t i = 0; i < vocab; ++i)
-    if (std::isfinite(row[i])) ids.push_back(int32_t(i));
-  return ids;
-}
 
 // Brute force: token t is allowed iff text + bytes(t) is a valid prefix (and t is no added token),
 // EOS iff the text is complete.
