@@ -23,6 +23,13 @@ struct SpecState {
   int depth = 0;                  // drafts verified this round
   std::vector<int32_t> verify;    // this round's target input: last token, d1..d_depth
   int verify_ct = 0, accepted = 0, drafted = 0;  // rounds, accepted drafts, verified drafts
+  // Tree drafting (topk > 1, engine/spec_tree.h): the draft-extend's top-k at kv.length() - 1 (d1's
+  // candidates, best first, with log-probabilities), this round's tree (an index into the decoder's
+  // rounds; -1: a chain round) and the first verify row of the path that won.
+  std::vector<int32_t> top_ids;
+  std::vector<float> top_logp;
+  int tree = -1;
+  int64_t win_row = 0;
 };
 
 struct RequestState {

@@ -57,9 +57,14 @@ Scheduler::Scheduler(std::unique_ptr<Glm4MoeModel> model, Tokenizer tokenizer, S
                                                      think_tokens_.think_end);
   if (cfg_.spec.enabled()) {
     spec_ = std::make_unique<SpeculativeDecoder>(*model_, cfg_.spec);
-    if (cfg_.spec.adaptive || cfg_.spec.guard) spec_->calibrate(*kv_pool_);  // before the loop thread
-    spdlog::info("speculative decoding: EAGLE chain over the MTP layer, {} steps{}", cfg_.spec.num_steps,
-                 cfg_.spec.adaptive ? " at most (adaptive depth)" : "");
+    // before the loop thread; a tree round has a fixed shape (speculative.h): no depth policy to calibrate
+    if (!cfg_.spec.tree() && (cfg_.spec.adaptive || cfg_.spec.guard)) spec_->calibrate(*kv_pool_);
+    if (cfg_.spec.tree())
+      spdlog::info("speculative decoding: EAGLE tree over the MTP layer, {} steps, topk {}, {} draft tokens",
+                   cfg_.spec.num_steps, cfg_.spec.topk, cfg_.spec.num_draft_tokens);
+    else
+      spdlog::info("speculative decoding: EAGLE chain over the MTP layer, {} steps{}", cfg_.spec.num_steps,
+                   cfg_.spec.adaptive ? " at most (adaptive depth)" : "");
   }
   worker_ = std::thread([this] { loop(); });
 }
@@ -85,7 +90,8 @@ void Scheduler::submit(GenerateRequest request, Sink sink) {
     fail(ErrorKind::InvalidArgument, "{}: prompt ({} tokens) + max_new_tokens ({}) exceeds the context length {}",
          request.rid, request.input_ids.size(), sp.max_new_tokens, context_length());
   auto r = std::make_unique<RequestState>();
-  r->reserved_pages = (std::max<int64_t>(total, 1) + cfg_.page_size - 1) / cfg_.page_size;
+  r->reserved_pages = (std::max<int64_t>(total, 1) + cfg_.page_size - 1) / cfg_.page_size +
+                      (spec_ ? spec_->extra_pages(cfg_.page_size) : 0);  // tree drafting's forks
   if (r->reserved_pages > n_pages_)
     fail(ErrorKind::InvalidArgument, "{}: prompt + max_new_tokens = {} tokens exceeds the KV pool ({} tokens)",
          request.rid, total, n_pages_ * cfg_.page_size);
@@ -164,6 +170,7 @@ nlohmann::json Scheduler::server_info() const {
           {"disable_radix_cache", cache_ == nullptr},
           {"context_length", context_length()},
           {"speculative_num_steps", cfg_.spec.num_steps},
+          {"speculative_eagle_topk", cfg_.spec.topk},
           {"speculative_adaptive_depth", cfg_.spec.adaptive},
           {"engine", "scheduler"}};
 }
@@ -278,6 +285,7 @@ bool Scheduler::step() {
   const auto t_step = std::chrono::steady_clock::now();
   batch_reqs_.clear();
   batch_inputs_.clear();
+  batch_spans_.clear();
   decode_reqs_.clear();
   step_tokens_ = 0;
   int64_t budget = model_->max_batch_tokens();
@@ -287,20 +295,21 @@ bool Scheduler::step() {
   if (spec_) budget -= spec_->plan(decode_reqs_, budget, context_length(), *kv_pool_);
   for (RequestState* rp : decode_reqs_) {
     RequestState& r = *rp;
+    if (spec_) {
+      if (r.spec.depth < 0) continue;  // did not fit this iteration
+      batch_reqs_.push_back(&r);
+      batch_spans_.push_back(spec_->append_inputs(r, batch_inputs_));  // a tree verifies one input per path
+      continue;
+    }
+    if (budget < 1) continue;
     SequenceInput in;
     in.kv = &r.kv;
     in.start_pos = r.prompt_len() + int64_t(r.output.size()) - 1;
-    if (spec_) {
-      if (r.spec.depth < 0) continue;  // did not fit this iteration
-      in.tokens = std::span<const int32_t>(r.spec.verify);
-      in.all_logits = true;
-    } else {
-      if (budget < 1) continue;
-      in.tokens = std::span<const int32_t>(&r.output.back(), 1);
-      budget -= 1;
-    }
+    in.tokens = std::span<const int32_t>(&r.output.back(), 1);
+    budget -= 1;
     batch_reqs_.push_back(&r);
     batch_inputs_.push_back(in);
+    batch_spans_.push_back(1);
   }
   const size_t n_decode = batch_reqs_.size();
   int64_t prefill_budget = std::min(budget, cfg_.max_prefill_tokens);
@@ -316,6 +325,7 @@ bool Scheduler::step() {
     prefill_budget -= n;
     batch_reqs_.push_back(&r);
     batch_inputs_.push_back(in);
+    batch_spans_.push_back(1);
   }
   if (batch_reqs_.empty()) return false;
   int64_t batch_tokens = 0;
@@ -327,12 +337,15 @@ bool Scheduler::step() {
                                   std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   const int64_t vocab = model_->config().vocab_size;
   int64_t row = 0, token = 0;  // first logits row / hidden row of each sequence
-  for (size_t i = 0; i < batch_reqs_.size(); ++i) {
+  for (size_t i = 0, k = 0; i < batch_reqs_.size(); k += size_t(batch_spans_[i]), ++i) {
     RequestState& r = *batch_reqs_[i];
-    const SequenceInput& in = batch_inputs_[i];
-    const int64_t n = int64_t(in.tokens.size());
+    const SequenceInput& in = batch_inputs_[k];
+    int64_t n = 0;  // all the request's inputs (tree paths are consecutive)
     const float* logits = res.logits + row * vocab;
-    row += in.all_logits ? n : 1;
+    for (size_t j = k; j < k + size_t(batch_spans_[i]); ++j) {
+      n += int64_t(batch_inputs_[j].tokens.size());
+      row += batch_inputs_[j].all_logits ? int64_t(batch_inputs_[j].tokens.size()) : 1;
+    }
     token += n;
     const size_t before = r.output.size();
     if (r.in_prefill()) {
@@ -343,7 +356,8 @@ bool Scheduler::step() {
       verify_and_emit(r, logits);
       // Accepted drafts and the bonus token: the draft extends over the target's hidden states of
       // [last, d1..da] paired with [d1..da, bonus].
-      if (!r.done) spec_->add_extend(r, in.start_pos, int64_t(r.output.size() - before), token - n, true);
+      if (!r.done)
+        spec_->add_extend(r, in.start_pos, int64_t(r.output.size() - before), token - n + r.spec.win_row, true);
     } else {
       sample_and_emit(r, logits);
     }

@@ -118,6 +118,7 @@ class Scheduler : public Engine {
   int64_t step_tokens_ = 0;     // tokens sampled by the last step
   int64_t decode_steps_ = 0;    // for the periodic decode log line
   std::vector<SequenceInput> batch_inputs_;
+  std::vector<int> batch_spans_;  // inputs of each batch_reqs_ entry (a tree round verifies one per path)
   std::vector<float> logits_row_;
   std::vector<int32_t> cache_key_;  // prompt + output of a finishing request
   std::vector<RequestState*> admitted_;

@@ -8,9 +8,12 @@
 namespace glm {
 
 // Speculative decoding with the checkpoint's MTP layer (engine/speculative.h). SGLang's (num_steps,
-// eagle_topk = 1, num_draft_tokens = num_steps + 1) chain.
+// eagle_topk, num_draft_tokens): topk 1 is a chain of num_steps + 1 tokens, topk > 1 a tree
+// (engine/spec_tree.h) of num_draft_tokens nodes, the root included.
 struct SpecConfig {
   int num_steps = 0;        // draft depth per round; 0 = speculation off
+  int topk = 1;             // --speculative-eagle-topk: branching of the draft tree
+  int num_draft_tokens = 0; // tree nodes verified per request, root included (topk 1: num_steps + 1)
   bool adaptive = false;    // --speculative-num-steps auto: depth per round in [0, num_steps] (spec_depth.h)
   bool guard = true;        // fixed depth: fall back to the adaptive depth where num_steps would be slower
                             // than plain decoding (one warning)
@@ -21,6 +24,7 @@ struct SpecConfig {
   std::vector<int> depth_schedule;
   bool defer_plain_extends = true;
   bool enabled() const { return num_steps > 0; }
+  bool tree() const { return topk > 1; }
 };
 
 struct SchedulerConfig {

@@ -23,6 +23,10 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 SpeculativeDecoder::SpeculativeDecoder(Glm4MoeModel& target, SpecConfig cfg)
     : target_(target), draft_(target, target.max_batch_tokens()), cfg_(cfg), policy_(cfg.num_steps) {
   if (cfg_.num_steps < 1) fail(ErrorKind::InvalidArgument, "speculative decoding needs num_steps >= 1");
+  if (cfg_.topk < 1) fail(ErrorKind::InvalidArgument, "speculative decoding needs topk >= 1");
+  if (cfg_.tree() && (cfg_.num_draft_tokens < 2 || cfg_.adaptive))
+    fail(ErrorKind::InvalidArgument, "speculative tree (topk {}): needs num_draft_tokens >= 2 ({}) and a fixed depth",
+         cfg_.topk, cfg_.num_draft_tokens);
 }
 
 void SpeculativeDecoder::calibrate(KvPagePool& pool) {
@@ -70,7 +74,7 @@ int SpeculativeDecoder::depth_for_round(int batch) {
   }
   if (!cfg_.depth_schedule.empty())
     return std::min(cfg_.num_steps, cfg_.depth_schedule[size_t(scheduled_++ % cfg_.depth_schedule.size())]);
-  if (!cfg_.adaptive && !cfg_.guard) return cfg_.num_steps;
+  if (cfg_.tree() || (!cfg_.adaptive && !cfg_.guard)) return cfg_.num_steps;
   const int chosen = policy_.choose(batch);
   if (cfg_.adaptive) return chosen;
   const int K = cfg_.num_steps;
@@ -89,6 +93,8 @@ int SpeculativeDecoder::depth_for_round(int batch) {
 
 int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t budget, int64_t context_length,
                                  KvPagePool& pool) {
+  release_trees(pool);  // forks of an iteration that failed before verify
+  pool_ = &pool;
   if (reqs.empty()) return 0;
   int depth = depth_for_round(int(reqs.size()));
   while (depth > 0 && int64_t(reqs.size()) * (depth + 1) > budget) --depth;
@@ -130,6 +136,7 @@ int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t bu
     s.verify.push_back(r->output.back());
     if (s.depth >= 1) s.verify.push_back(s.next_draft);
   }
+  if (cfg_.tree()) return used + plan_tree(reqs, budget - used, pool);
   // Chain: draft j at position n_pos + j - 2 reads d_{j-1} and the draft's previous hidden state.
   const int64_t H = target_.config().hidden_size, V = target_.config().vocab_size;
   for (int j = 2; j <= max_depth; ++j) {
@@ -160,6 +167,7 @@ int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t bu
 
 int SpeculativeDecoder::verify(RequestState& r, const float* rows, std::span<float> scratch,
                                const std::function<bool(sampling::SampleResult&)>& push) {
+  if (r.spec.tree >= 0) return verify_tree(r, rows, scratch, push);
   const int64_t V = target_.config().vocab_size;
   const int k = r.spec.depth;
   int accepted = 0, produced = 0;
@@ -273,7 +281,12 @@ void SpeculativeDecoder::extend_group(std::span<const Extend> items, const Forwa
       r.spec.next_draft = -1;
       continue;
     }
-    r.spec.next_draft = argmax_row(res.logits + int64_t(i) * V, V);
+    if (cfg_.tree()) {  // the root's children of the next tree; the best is the chain's d1
+      top_k_logprobs(res.logits + int64_t(i) * V, V, cfg_.topk, r.spec.top_ids, r.spec.top_logp);
+      r.spec.next_draft = r.spec.top_ids[0];
+    } else {
+      r.spec.next_draft = argmax_row(res.logits + int64_t(i) * V, V);
+    }
     r.spec.hidden.assign(res.hidden + (row - 1) * H, res.hidden + row * H);
   }
 }

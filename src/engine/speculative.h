@@ -23,6 +23,13 @@
 //      drafted nothing this round (depth 0: the policy chose plain decoding, or its cap) defers its
 //      extend: the target's hidden states go to SpecState::pending, and plan() catches its draft up in
 //      one forward when it drafts again, so plain rounds cost what plain decoding costs.
+// Tree drafting (topk > 1, engine/spec_tree.h; speculative_tree.cpp): plan() drafts a tree per request
+// instead of a chain (top-k beams, the num_draft_tokens - 1 best nodes kept) and gives each root-to-leaf
+// path its own forked sequence; append_inputs() hands the scheduler one verify input per path;
+// verify() walks the tree from the root (greedy: the child equal to the argmax; sampling: the children in
+// turn, each accepted with its probability among those not yet rejected) and the winning path's pages
+// become the request's. Rounds are always the configured tree (or plain decoding when the caps leave no
+// draft): the depth policy models chains, so it does not choose tree shapes.
 // Draft K/V ownership: it is layer L of the target's pages (Glm4MoeModel::make_kv_pool(.., true)), so
 // a request has one page table, reservations cover both, and radix-cache pages carry the draft's K/V.
 // The draft's K/V at position p depends on token p + 1, which a cache key ending at p does not hold: the
@@ -36,6 +43,7 @@
 #include "engine/request_state.h"
 #include "engine/scheduler_config.h"
 #include "engine/spec_depth.h"
+#include "engine/spec_tree.h"
 #include "model/nextn.h"
 
 namespace glm {
@@ -56,8 +64,15 @@ class SpeculativeDecoder {
   // target tokens the verify inputs take (sum of depth + 1).
   int64_t plan(std::span<RequestState* const> reqs, int64_t budget, int64_t context_length, KvPagePool& pool);
 
+  // The scheduler's verify inputs of a planned request (its chain, or one per tree path); returns how many.
+  int append_inputs(RequestState& r, std::vector<SequenceInput>& out);
+  // Pages a request may hold beyond its own while a tree round runs (the forks' private pages); 0 for a chain.
+  int64_t extra_pages(int64_t page_size) const;
+
   // Step 3 for one request: rows holds depth + 1 logits rows of its verify tokens. push(result) appends
   // a token and returns false once the request has finished. Returns the number of drafts accepted.
+  // A tree round's rows are its paths' rows in append_inputs order; the accepted tokens' hidden states
+  // then start at row spec.win_row (0 for a chain).
   int verify(RequestState& r, const float* rows, std::span<float> scratch,
              const std::function<bool(sampling::SampleResult&)>& push);
 
@@ -82,6 +97,31 @@ class SpeculativeDecoder {
     bool verified = false;
   };
   int depth_for_round(int batch);
+  // Tree drafting (speculative_tree.cpp). One request's round: its candidates, beams and forks.
+  struct TreeRound {
+    RequestState* r = nullptr;
+    int64_t n = 0;  // kv.length() at the round's start: where every fork branches off
+    int depth = 0;
+    std::vector<DraftCandidate> cands;
+    std::vector<int> beams;             // candidate indices being expanded
+    std::vector<KvSequence> beam_kv;    // their forks (draft K/V of their own paths)
+    std::vector<float> beam_hidden;     // (beams, H): the draft hidden state each beam's forward reads
+    std::vector<float> next_hidden;     // (beams, H): the hidden state each beam's forward wrote
+    std::vector<int32_t> ids;           // (beams, topk) children of the last step
+    std::vector<float> logp;
+    DraftTree tree;
+    std::vector<std::vector<int32_t>> path_tokens;  // [last token, path nodes' tokens]
+    std::vector<KvSequence> path_kv;
+    std::vector<int64_t> path_row;      // first verify row of each path
+  };
+  // Drafts the trees of the requests planned with depth >= 1; slack: batch tokens left beyond depth + 1
+  // per request. Returns the extra tokens the trees' verify inputs take.
+  int64_t plan_tree(std::span<RequestState* const> reqs, int64_t slack, KvPagePool& pool);
+  void draft_beams(int j, KvPagePool& pool);
+  int verify_tree(RequestState& r, const float* rows, std::span<float> scratch,
+                  const std::function<bool(sampling::SampleResult&)>& push);
+  // Returns the pages of forks a failed iteration left behind.
+  void release_trees(KvPagePool& pool);
   // One draft forward over the items (each from its draft_valid to start + n); sets d1 at frontiers.
   void extend(std::span<const Extend> items, const ForwardResult* target, KvPagePool& pool);
   void extend_group(std::span<const Extend> items, const ForwardResult* target, KvPagePool& pool);
@@ -104,6 +144,10 @@ class SpeculativeDecoder {
   std::vector<SequenceInput> inputs_;
   std::vector<RequestState*> chain_;
   std::vector<Extend> catch_up_;
+  std::vector<TreeRound> trees_;
+  KvPagePool* pool_ = nullptr;  // the pool plan() ran on (verify adopts and releases forks there)
+  std::vector<int32_t> kid_tokens_;
+  std::vector<std::pair<size_t, size_t>> beam_slots_;  // (tree, beam) of each draft input
 };
 
 }  // namespace glm

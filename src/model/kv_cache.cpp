@@ -38,6 +38,18 @@ void KvPagePool::copy_page(int32_t dst, int32_t src) {
   if (mirror_id_ >= 0) pending_copies_.emplace_back(dst, src);
 }
 
+void KvPagePool::copy_rows(int32_t dst, int32_t src, int64_t n_rows) {
+  if (mirror_id_ >= 0 || n_rows >= page_size_) {  // mirrored pools replay whole-page copies
+    copy_page(dst, src);
+    return;
+  }
+  if (dst < 0 || dst >= n_pages_ || src < 0 || src >= n_pages_ || n_rows < 0)
+    fail(ErrorKind::Internal, "KV pool: copy of bad page ids {} <- {} ({} rows)", dst, src, n_rows);
+  const size_t bytes = size_t(n_rows * kv_dim_ * kv_dtype_bytes(dtype_));
+  for (int64_t layer = 0; layer < n_layers_; ++layer)
+    for (int64_t kv = 0; kv < 2; ++kv) std::memcpy(row(dst, layer, kv, 0), row(src, layer, kv, 0), bytes);
+}
+
 void KvPagePool::set_mirror(int64_t id, std::function<void(int64_t)> on_destroy) {
   mirror_id_ = id;
   on_destroy_ = std::move(on_destroy);

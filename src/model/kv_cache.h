@@ -49,6 +49,9 @@ class KvPagePool {
   const void* base() const { return data_.get(); }
   // Copies every layer's K/V of page src into page dst (prefix cache hits and inserts).
   void copy_page(int32_t dst, int32_t src);
+  // The first n_rows slots of every layer's K/V (tree drafting forks a partly filled page,
+  // engine/spec_tree.h); a mirrored pool copies the whole page.
+  void copy_rows(int32_t dst, int32_t src, int64_t n_rows);
 
   // Tensor parallelism: rank 0's pools are mirrored by the other ranks (model/tp_link.h). A mirrored
   // pool queues its page copies until the next forward message carries them; on_destroy tells the

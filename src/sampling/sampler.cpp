@@ -96,28 +96,29 @@ int32_t Sampler::draw(size_t candidates, double mass) {
 }
 
 int32_t Sampler::verify_draft(const DraftCheck& draft, size_t candidates, double mass) {
-  // p(d) over the renormalised candidate set; 0 when top-k / top-p / min-p removed d.
-  float raw = 0.0f;
-  size_t slot = candidates;
-  for (size_t i = 0; i < candidates; ++i)
-    if (order_[i] == draft.token) {
-      raw = probs_[static_cast<size_t>(draft.token)];
-      slot = i;
-      break;
+  for (int32_t d : draft.candidates()) {
+    // p(d) over the renormalised candidate set (less the rejected siblings); 0 when top-k / top-p /
+    // min-p removed d.
+    float raw = 0.0f;
+    size_t slot = candidates;
+    for (size_t i = 0; i < candidates; ++i)
+      if (order_[i] == d) {
+        raw = probs_[static_cast<size_t>(d)];
+        slot = i;
+        break;
+      }
+    const double p = mass > 0.0 ? static_cast<double>(raw) / mass : 0.0;
+    if (slot < candidates) {
+      if (p >= static_cast<double>(draft.threshold_single)) return d;
+      if (uniform01(rng_) * static_cast<double>(draft.threshold_acc) < p) return d;
+      // Rejected: the residual distribution is p with d removed (max(p - q, 0) for a point-mass q).
+      order_[slot] = order_[candidates - 1];
+      --candidates;
+      mass -= raw;
     }
-  const double p = mass > 0.0 ? static_cast<double>(raw) / mass : 0.0;
-  if (slot < candidates) {
-    if (p >= static_cast<double>(draft.threshold_single)) return draft.token;
-    if (uniform01(rng_) * static_cast<double>(draft.threshold_acc) < p) return draft.token;
+    if (candidates == 0 || !(mass > 0.0)) return d;  // d held all the mass left: accepted above
   }
-  // Rejected: the residual distribution is p with d removed (max(p - q, 0) for a point-mass q).
-  if (slot < candidates) {
-    order_[slot] = order_[candidates - 1];
-    --candidates;
-    mass -= raw;
-  }
-  if (candidates == 0 || !(mass > 0.0)) return draft.token;  // d held all the mass: accepted above
-  // draw() looks at probs_ by id; the removed id is simply no longer a candidate.
+  // draw() looks at probs_ by id; the removed ids are simply no longer candidates.
   return draw(candidates, mass);
 }
 
@@ -171,7 +172,8 @@ SampleResult Sampler::sample(std::span<float> logits, std::span<const int32_t> p
 
   if (is_greedy()) {
     result.token_id = static_cast<int32_t>(argmax);
-    result.draft_accepted = draft.token == result.token_id;
+    const auto c = draft.candidates();
+    result.draft_accepted = std::find(c.begin(), c.end(), result.token_id) != c.end();
     if (want_logprob || top_logprobs > 0) {
       double sum = 0.0;
       for (float l : logits) sum += std::exp(static_cast<double>(l) - max_logit);
@@ -239,9 +241,10 @@ SampleResult Sampler::sample(std::span<float> logits, std::span<const int32_t> p
   }
   double mass = 0.0;
   for (size_t i = 0; i < candidates; ++i) mass += probs_[static_cast<size_t>(order_[i])];
-  if (draft.token >= 0 && candidates > 0) {
+  if (!draft.candidates().empty() && candidates > 0) {
     result.token_id = verify_draft(draft, candidates, mass);
-    result.draft_accepted = result.token_id == draft.token;
+    const auto c = draft.candidates();
+    result.draft_accepted = std::find(c.begin(), c.end(), result.token_id) != c.end();
   } else {
     result.token_id = candidates > 0 ? draw(candidates, mass) : static_cast<int32_t>(argmax);
   }

@@ -66,10 +66,19 @@ struct SamplingConfig {
 // min-p); on rejection draw from p with d removed and renormalised. SGLang's thresholds make it lossy:
 // accept also when p(d) >= threshold_single, or when coin <= p(d) / threshold_acc (both 1 = exact).
 // Greedy rows accept iff the argmax equals d (the argmax is the token either way).
+// Tree drafting (several distinct children c1..cm of one node, engine/spec_tree.h) tries them in order:
+// c_i is accepted with probability p'(c_i), p' being p with the rejected c_1..c_{i-1} removed and
+// renormalised; when all are rejected the token is drawn from p without all of them. This is sequential
+// rejection sampling of point-mass drafts (SGLang's tree sampling), exact for any m; greedy accepts the c_i
+// equal to the argmax, if any.
 struct DraftCheck {
   int32_t token = -1;  // < 0: no draft (a plain sample, e.g. the bonus row)
+  std::span<const int32_t> tokens;  // non-empty: the candidates c1..cm (token is then ignored)
   float threshold_single = 1.0f;
   float threshold_acc = 1.0f;
+  std::span<const int32_t> candidates() const {
+    return tokens.empty() ? (token < 0 ? std::span<const int32_t>() : std::span<const int32_t>(&token, 1)) : tokens;
+  }
 };
 
 struct SampleResult {

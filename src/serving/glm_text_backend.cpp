@@ -172,6 +172,8 @@ std::unique_ptr<Engine> make_glm_engine(const ServerArgs& args, const ModelInfo&
   if (args.speculative_algorithm) {
     sc.spec.num_steps = args.speculative_num_steps.value_or(3);
     sc.spec.adaptive = args.speculative_adaptive;
+    sc.spec.topk = args.speculative_eagle_topk.value_or(1);
+    sc.spec.num_draft_tokens = args.speculative_num_draft_tokens.value_or(sc.spec.num_steps + 1);
     // Benchmarks and tests that want the explicit depth every round, whatever it costs here.
     if (const char* fixed = std::getenv("GLMSERVE_SPECULATIVE_FIXED_DEPTH"); fixed && std::string(fixed) == "1")
       sc.spec.guard = false;
@@ -181,9 +183,11 @@ std::unique_ptr<Engine> make_glm_engine(const ServerArgs& args, const ModelInfo&
 
   LoadOptions opt;
   // One forward carries every running request's decode token (with speculation: num_steps + 1 verify
-  // tokens) plus a prefill chunk.
+  // tokens; a tree: its paths, at most num_draft_tokens - 1 of num_steps + 1 tokens) plus a prefill chunk.
+  const int64_t verify_tokens = sc.spec.tree() ? int64_t(sc.spec.num_draft_tokens - 1) * (sc.spec.num_steps + 1)
+                                               : sc.spec.num_steps + 1;
   opt.max_batch_tokens =
-      std::max<int64_t>(sc.chunked_prefill_size, 256) + int64_t(sc.max_running_requests) * (sc.spec.num_steps + 1);
+      std::max<int64_t>(sc.chunked_prefill_size, 256) + int64_t(sc.max_running_requests) * verify_tokens;
   opt.nextn = sc.spec.enabled() ? NextNLoad::Auto : NextNLoad::Skip;
   opt.tp_size = args.tp_size;
   opt.ep_size = args.ep_size;

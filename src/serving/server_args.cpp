@@ -117,7 +117,8 @@ void check_min(const std::string& flag, double v, double lo) {
 
 // SGLang's _handle_speculative_decoding for the EAGLE family on GLM: the three numbers are set together
 // or not at all (then (3, 1, 4), SGLang's auto choice for Glm4MoeForCausalLM); topk 1 forces
-// num_draft_tokens = num_steps + 1. Tree drafting (topk > 1) is not implemented here: refused.
+// num_draft_tokens = num_steps + 1; topk > 1 drafts a tree of num_draft_tokens nodes (SGLang's bound on
+// it applies; not with --speculative-num-steps auto).
 void resolve_speculative(ServerArgs& a) {
   const bool steps = a.speculative_num_steps || a.speculative_adaptive;
   const int given = int(steps) + int(a.speculative_eagle_topk.has_value()) +
@@ -138,10 +139,19 @@ void resolve_speculative(ServerArgs& a) {
     fail(ErrorKind::InvalidArgument, "--speculative-num-steps, --speculative-eagle-topk and "
          "--speculative-num-draft-tokens: set all three or none (none = 3, 1, 4 for GLM)");
   }
-  if (*a.speculative_eagle_topk > 1)
-    fail(ErrorKind::InvalidArgument, "--speculative-eagle-topk {}: tree drafting (topk > 1) is not implemented; use "
-         "--speculative-eagle-topk 1 (chain drafting, SGLang's recommendation for GLM)", *a.speculative_eagle_topk);
-  if (*a.speculative_num_draft_tokens != *a.speculative_num_steps + 1) {
+  const int64_t topk = *a.speculative_eagle_topk, steps_n = *a.speculative_num_steps;
+  if (topk > 1) {
+    // Tree drafting (engine/spec_tree.h). SGLang picks the num_draft_tokens - 1 tree nodes among the
+    // topk + (num_steps - 1) * topk^2 candidates the beams produce.
+    if (a.speculative_adaptive)
+      fail(ErrorKind::InvalidArgument, "--speculative-eagle-topk {}: --speculative-num-steps auto chooses a chain depth "
+           "per round; tree drafting needs a fixed --speculative-num-steps", topk);
+    const int64_t candidates = topk + (steps_n - 1) * topk * topk;
+    if (*a.speculative_num_draft_tokens < 2 || *a.speculative_num_draft_tokens - 1 > candidates)
+      fail(ErrorKind::InvalidArgument, "--speculative-num-draft-tokens {}: a tree of {} steps with topk {} has {} "
+           "candidate nodes; need 2 <= num_draft_tokens <= {}", *a.speculative_num_draft_tokens, steps_n, topk,
+           candidates, candidates + 1);
+  } else if (*a.speculative_num_draft_tokens != *a.speculative_num_steps + 1) {
     if (!a.speculative_adaptive)
       a.notices.push_back(fmt::format("speculative_num_draft_tokens is adjusted to speculative_num_steps + 1 = {} "
                                       "because speculative_eagle_topk == 1 (was {})",

@@ -3,6 +3,7 @@
 // variation against the exact softmax (with top-k / top-p / penalties applied) over many draws.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -109,6 +110,65 @@ TEST(DraftVerify, ThresholdsMakeAcceptanceLossy) {
   check = {};
   check.threshold_acc = 0.5f;  // coin * 0.5 < p(d): accepted with probability 2 p(d)
   EXPECT_NEAR(run(cfg, kLogits, 4, 100000, check).accept_rate, 2 * pd, 0.01);
+}
+
+// Tree drafting: several candidate children tried in turn (DraftCheck::tokens). The token that comes out
+// follows the target distribution whatever the candidates are (including ones top-k removed), the first
+// candidate is accepted with p(c1), and the acceptance reports which candidate won.
+TEST(DraftVerify, SeveralCandidatesKeepTheTargetDistribution) {
+  SamplingConfig cfg;
+  cfg.temperature = 0.9f;
+  const std::vector<double> exact = softmax(kLogits, 0.9);
+  const std::vector<std::vector<int32_t>> sets{{1, 4}, {4, 1, 6}, {3, 5}, {6, 0, 2, 4}, {0, 1, 2, 3, 4, 5, 6}};
+  for (const auto& c : sets) {
+    Sampler s(cfg, kLogits.size());
+    std::vector<double> freq(kLogits.size(), 0.0);
+    std::vector<int32_t> prompt{1}, output;
+    const int n = 60000;
+    int first = 0;
+    for (int i = 0; i < n; ++i) {
+      std::vector<float> row = kLogits;
+      DraftCheck check;
+      check.tokens = c;
+      SampleResult res = s.sample(row, prompt, output, false, 0, check);
+      freq[size_t(res.token_id)] += 1.0 / n;
+      EXPECT_EQ(res.draft_accepted, std::find(c.begin(), c.end(), res.token_id) != c.end());
+      if (res.token_id == c[0]) ++first;
+    }
+    EXPECT_LT(total_variation(freq, exact), 0.01) << "candidates starting with " << c[0];
+    EXPECT_NEAR(double(first) / n, exact[size_t(c[0])], 0.01);
+  }
+  // With top-k 2 only {1, 4} have mass: candidates outside it are skipped, never emitted.
+  cfg.top_k = 2;
+  Sampler s(cfg, kLogits.size());
+  const std::vector<double> p = softmax(kLogits, 0.9);
+  std::vector<double> freq(kLogits.size(), 0.0), tk(kLogits.size(), 0.0);
+  tk[1] = p[1] / (p[1] + p[4]);
+  tk[4] = p[4] / (p[1] + p[4]);
+  const std::vector<int32_t> c{6, 4, 0};
+  std::vector<int32_t> prompt{1}, output;
+  for (int i = 0; i < 40000; ++i) {
+    std::vector<float> row = kLogits;
+    DraftCheck check;
+    check.tokens = c;
+    freq[size_t(s.sample(row, prompt, output, false, 0, check).token_id)] += 1.0 / 40000;
+  }
+  EXPECT_LT(total_variation(freq, tk), 0.01);
+}
+
+TEST(DraftVerify, GreedyAcceptsTheCandidateEqualToTheArgmax) {
+  SamplingConfig cfg;
+  cfg.temperature = 0.0f;
+  Sampler s(cfg, kLogits.size());
+  std::vector<int32_t> prompt{1}, output;
+  for (const std::vector<int32_t>& c : {std::vector<int32_t>{4, 1}, {6, 0}}) {
+    std::vector<float> row = kLogits;
+    DraftCheck check;
+    check.tokens = c;
+    SampleResult r = s.sample(row, prompt, output, false, 0, check);
+    EXPECT_EQ(r.token_id, 1);
+    EXPECT_EQ(r.draft_accepted, c[1] == 1);
+  }
 }
 
 }  // namespace
