@@ -270,10 +270,13 @@ TEST(SpeculativeTree, TightBatchAndManyRoundsLeakNoPages) {
   for (int i = 0; i < 12; ++i) reqs.push_back(greedy_request("t" + std::to_string(i), prompt_of(5 + i, 90 + i), 60));
   auto plain = run(*make(dir, cfg, 0), {reqs});
   auto s = make(dir, cfg, 5, 4, 16);  // up to 15 paths of 6 tokens: far more than 128 / 12 per request
-  auto spec = run(*s, {reqs, reqs});
-  std::map<std::string, Collected> first;
-  for (const auto& [rid, r] : spec) first[rid] = r;
+  std::vector<GenerateRequest> again = reqs;  // the same prompts again (cache hits), second ids
+  for (auto& r : again) r.rid += "b";
+  auto spec = run(*s, {reqs, again});
+  std::map<std::string, Collected> first, second;
+  for (const auto& [rid, r] : spec) (rid.back() == 'b' ? second[rid.substr(0, rid.size() - 1)] : first[rid]) = r;
   expect_same(plain, first, "tight");
+  expect_same(plain, second, "tight, cached");
   expect_pool_returns(*s);
 }
 

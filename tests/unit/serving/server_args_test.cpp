@@ -125,10 +125,19 @@ TEST(ServerArgs, SpeculativeMistakesAreRefusedClearly) {
   EXPECT_NE(error_of({"--model-path", "/m", "--speculative-algorithm", "EAGLE", "--speculative-num-steps", "3"})
                 .find("set all three or none"),
             std::string::npos);
-  EXPECT_NE(error_of({"--model-path", "/m", "--speculative-algorithm", "EAGLE", "--speculative-num-steps", "3",
-                      "--speculative-eagle-topk", "4", "--speculative-num-draft-tokens", "8"})
-                .find("tree drafting"),
+  // Tree drafting: SGLang's bound (num_draft_tokens - 1 <= topk + (num_steps - 1) * topk^2), fixed depth.
+  EXPECT_NE(error_of({"--model-path", "/m", "--speculative-algorithm", "EAGLE", "--speculative-num-steps", "1",
+                      "--speculative-eagle-topk", "4", "--speculative-num-draft-tokens", "6"})
+                .find("candidate nodes"),
             std::string::npos);
+  EXPECT_NE(error_of({"--model-path", "/m", "--speculative-algorithm", "EAGLE", "--speculative-num-steps", "auto",
+                      "--speculative-eagle-topk", "2"})
+                .find("tree drafting needs a fixed"),
+            std::string::npos);
+  ServerArgs tree = parse({"--model-path", "/m", "--speculative-algorithm", "EAGLE", "--speculative-num-steps", "3",
+                           "--speculative-eagle-topk", "4", "--speculative-num-draft-tokens", "8"});
+  EXPECT_EQ(*tree.speculative_eagle_topk, 4);
+  EXPECT_EQ(*tree.speculative_num_draft_tokens, 8);  // not forced to num_steps + 1 with a tree
   EXPECT_NE(error_of({"--model-path", "/m", "--speculative-algorithm", "EAGLE", "--speculative-draft-model-path",
                       "/other"})
                 .find("own MTP layer"),
