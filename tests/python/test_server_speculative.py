@@ -134,40 +134,36 @@ def test_openai_chat_stream_with_logprobs(servers):
 def test_tree_drafting_greedy_equals_plain(servers, topk, draft_tokens):
     """--speculative-eagle-topk > 1 (tree drafting): batched, streamed, stop strings and OpenAI n > 1 give
     plain decoding's answers, with drafts accepted."""
-    plain, _ = servers
-    os.environ["GLMSERVE_SPECULATIVE_FIXED_DEPTH"] = "1"
-    try:
-        with launch_glmserve("glm45-tiny", "--served-model-name", "m", "--speculative-algorithm", "EAGLE",
-                             "--speculative-num-steps", "3", "--speculative-eagle-topk", str(topk),
-                             "--speculative-num-draft-tokens", str(draft_tokens)) as tree:
-            sp = {"max_new_tokens": 24, "temperature": 0, "ignore_eos": True}
-            a = generate(plain, {"text": PROMPTS, "sampling_params": sp})
-            b = generate(tree, {"text": PROMPTS, "sampling_params": sp})
-            assert [x["output_ids"] for x in b] == [x["output_ids"] for x in a]
-            assert [x["text"] for x in b] == [x["text"] for x in a]
-            assert sum(x["meta_info"]["spec_accept_token_num"] for x in b) > 0
-            r = httpx.post(tree.url + "/generate", json={"text": PROMPTS[1], "sampling_params": sp, "stream": True},
-                           timeout=120)
-            events = [line[6:] for line in r.text.split("\n\n") if line.startswith("data: ")]
-            last = json.loads(events[-2])
-            assert last["output_ids"] == a[1]["output_ids"] and last["text"] == a[1]["text"]
-            full = a[3]["text"]
-            stop = {"max_new_tokens": 24, "temperature": 0, "ignore_eos": True, "stop": [full[5:8]]}
-            assert generate(tree, {"text": PROMPTS[3], "sampling_params": stop})["text"] == \
-                generate(plain, {"text": PROMPTS[3], "sampling_params": stop})["text"]
-            ca = plain.openai().completions.create(model="m", prompt=PROMPTS[2], n=2, temperature=0, max_tokens=16)
-            cb = tree.openai().completions.create(model="m", prompt=PROMPTS[2], n=2, temperature=0, max_tokens=16)
-            assert [c.text for c in cb.choices] == [c.text for c in ca.choices]
-            info = httpx.get(tree.url + "/get_server_info", timeout=10).json()
-            assert info["speculative_eagle_topk"] == topk
-            assert info["speculative_num_draft_tokens"] == draft_tokens
-            # Sampled requests complete with valid tokens.
-            s = generate(tree, {"text": PROMPTS, "sampling_params": {"max_new_tokens": 20, "temperature": 0.8,
-                                                                        "ignore_eos": True}})
-            assert all(len(x["output_ids"]) == 20 for x in s)
-            assert "EAGLE tree" in tree.log()
-    finally:
-        del os.environ["GLMSERVE_SPECULATIVE_FIXED_DEPTH"]
+    plain, _ = servers  # the fixture keeps GLMSERVE_SPECULATIVE_FIXED_DEPTH=1 set: every round drafts
+    with launch_glmserve("glm45-tiny", "--served-model-name", "m", "--speculative-algorithm", "EAGLE",
+                         "--speculative-num-steps", "3", "--speculative-eagle-topk", str(topk),
+                         "--speculative-num-draft-tokens", str(draft_tokens)) as tree:
+        sp = {"max_new_tokens": 24, "temperature": 0, "ignore_eos": True}
+        a = generate(plain, {"text": PROMPTS, "sampling_params": sp})
+        b = generate(tree, {"text": PROMPTS, "sampling_params": sp})
+        assert [x["output_ids"] for x in b] == [x["output_ids"] for x in a]
+        assert [x["text"] for x in b] == [x["text"] for x in a]
+        assert sum(x["meta_info"]["spec_accept_token_num"] for x in b) > 0
+        r = httpx.post(tree.url + "/generate", json={"text": PROMPTS[1], "sampling_params": sp, "stream": True},
+                       timeout=120)
+        events = [line[6:] for line in r.text.split("\n\n") if line.startswith("data: ")]
+        last = json.loads(events[-2])
+        assert last["output_ids"] == a[1]["output_ids"] and last["text"] == a[1]["text"]
+        full = a[3]["text"]
+        stop = {"max_new_tokens": 24, "temperature": 0, "ignore_eos": True, "stop": [full[5:8]]}
+        assert generate(tree, {"text": PROMPTS[3], "sampling_params": stop})["text"] == \
+            generate(plain, {"text": PROMPTS[3], "sampling_params": stop})["text"]
+        ca = plain.openai().completions.create(model="m", prompt=PROMPTS[2], n=2, temperature=0, max_tokens=16)
+        cb = tree.openai().completions.create(model="m", prompt=PROMPTS[2], n=2, temperature=0, max_tokens=16)
+        assert [c.text for c in cb.choices] == [c.text for c in ca.choices]
+        info = httpx.get(tree.url + "/get_server_info", timeout=10).json()
+        assert info["speculative_eagle_topk"] == topk
+        assert info["speculative_num_draft_tokens"] == draft_tokens
+        # Sampled requests complete with valid tokens.
+        s = generate(tree, {"text": PROMPTS, "sampling_params": {"max_new_tokens": 20, "temperature": 0.8,
+                                                                    "ignore_eos": True}})
+        assert all(len(x["output_ids"]) == 20 for x in s)
+        assert "EAGLE tree" in tree.log()
 
 
 def test_checkpoint_without_mtp_is_refused(tmp_path):
