@@ -131,3 +131,48 @@ void adopt_tail(KvSequence& base, KvSequence& fork, int64_t n, KvPagePool& pool)
 }
 
 }  // namespace glm
+
+namespace glm {
+
+int TreeGuard::batch_class(int batch) {
+  int c = 0;
+  while (batch > 1) {
+    batch >>= 1;
+    ++c;
+  }
+  return c;
+}
+
+bool TreeGuard::plain_better(int batch) const {
+  const size_t c = size_t(batch_class(batch));
+  if (c >= classes_.size()) return false;
+  const auto& [tree, plain] = classes_[c];
+  return tree.samples >= 3 && plain.samples >= 3 && plain.sec_per_token < tree.sec_per_token;
+}
+
+bool TreeGuard::choose(int batch) {
+  const size_t c = size_t(batch_class(batch));
+  if (c >= classes_.size()) classes_.resize(c + 1);
+  const auto& [tree, plain] = classes_[c];
+  if (tree.samples < 3) return true;
+  if (plain.samples < 3) return false;
+  const bool best_tree = !plain_better(batch);
+  if (++since_probe_ >= 16) {
+    since_probe_ = 0;
+    return !best_tree;
+  }
+  return best_tree;
+}
+
+void TreeGuard::record(bool tree, int batch, int64_t tokens, double seconds) {
+  if (tokens <= 0 || !(seconds > 0)) return;
+  const size_t c = size_t(batch_class(batch));
+  if (c >= classes_.size()) classes_.resize(c + 1);
+  Mode& m = tree ? classes_[c].first : classes_[c].second;
+  const double v = seconds / double(tokens);
+  // Robust EMA: one preempted iteration moves the estimate at most 2x.
+  m.sec_per_token = m.samples == 0 ? v : 0.8 * m.sec_per_token + 0.2 * std::clamp(v, m.sec_per_token / 2, m.sec_per_token * 2);
+  ++m.samples;
+}
+
+}  // namespace glm

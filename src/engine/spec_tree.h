@@ -71,3 +71,30 @@ void release_tail(KvSequence& fork, int64_t n, KvPagePool& pool);
 void adopt_tail(KvSequence& base, KvSequence& fork, int64_t n, KvPagePool& pool);
 
 }  // namespace glm
+
+namespace glm {
+
+// The guard of an explicit tree configuration (speculative.h): per batch-size class (1, 2-3, 4-7, ...) it
+// keeps the measured seconds per produced token of tree rounds and of plain rounds (decode-only
+// iterations, EMA) and picks the cheaper one; each mode is tried 3 times per class first, and the mode
+// not chosen is re-measured every 16th iteration, so a change in traffic or acceptance is seen.
+class TreeGuard {
+ public:
+  // Whether the next iteration drafts the tree (else plain decoding) for `batch` requests.
+  bool choose(int batch);
+  // A decode-only iteration of `batch` requests, tree or plain, produced `tokens` in `seconds`.
+  void record(bool tree, int batch, int64_t tokens, double seconds);
+  // Both modes measured for this class and plain decoding cheaper.
+  bool plain_better(int batch) const;
+
+ private:
+  struct Mode {
+    double sec_per_token = 0;
+    int samples = 0;
+  };
+  static int batch_class(int batch);
+  std::vector<std::pair<Mode, Mode>> classes_;  // (tree, plain) by class
+  int since_probe_ = 0;
+};
+
+}  // namespace glm

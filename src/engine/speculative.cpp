@@ -74,7 +74,17 @@ int SpeculativeDecoder::depth_for_round(int batch) {
   }
   if (!cfg_.depth_schedule.empty())
     return std::min(cfg_.num_steps, cfg_.depth_schedule[size_t(scheduled_++ % cfg_.depth_schedule.size())]);
-  if (cfg_.tree() || (!cfg_.adaptive && !cfg_.guard)) return cfg_.num_steps;
+  if (cfg_.tree()) {
+    if (!cfg_.guard) return cfg_.num_steps;
+    if (tree_guard_.plain_better(batch) && !warned_) {
+      warned_ = true;
+      spdlog::warn("speculative decoding: the tree (topk {}, {} draft tokens) is measured slower than plain decoding "
+                   "here; decoding plainly where it is, re-measuring the tree now and then",
+                   cfg_.topk, cfg_.num_draft_tokens);
+    }
+    return tree_guard_.choose(batch) ? cfg_.num_steps : 0;
+  }
+  if (!cfg_.adaptive && !cfg_.guard) return cfg_.num_steps;
   const int chosen = policy_.choose(batch);
   if (cfg_.adaptive) return chosen;
   const int K = cfg_.num_steps;
@@ -95,6 +105,7 @@ int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t bu
                                  KvPagePool& pool) {
   release_trees(pool);  // forks of an iteration that failed before verify
   pool_ = &pool;
+  plan_tokens_ = round_tokens_;
   if (reqs.empty()) return 0;
   int depth = depth_for_round(int(reqs.size()));
   while (depth > 0 && int64_t(reqs.size()) * (depth + 1) > budget) --depth;

@@ -28,8 +28,9 @@
 // path its own forked sequence; append_inputs() hands the scheduler one verify input per path;
 // verify() walks the tree from the root (greedy: the child equal to the argmax; sampling: the children in
 // turn, each accepted with its probability among those not yet rejected) and the winning path's pages
-// become the request's. Rounds are always the configured tree (or plain decoding when the caps leave no
-// draft): the depth policy models chains, so it does not choose tree shapes.
+// become the request's. Rounds are the configured tree or plain decoding: the depth policy models
+// chains, so it does not choose tree shapes; the guard (TreeGuard, unless cfg.guard is off) picks between
+// the two from measured seconds per produced token.
 // Draft K/V ownership: it is layer L of the target's pages (Glm4MoeModel::make_kv_pool(.., true)), so
 // a request has one page table, reservations cover both, and radix-cache pages carry the draft's K/V.
 // The draft's K/V at position p depends on token p + 1, which a cache key ending at p does not hold: the
@@ -83,7 +84,10 @@ class SpeculativeDecoder {
 
   // The scheduler timed a whole decode-only iteration (plan to emit) of `batch` requests.
   void record_iteration(int batch, double seconds) {
-    if (!probe_) policy_.record_iteration(round_depth_, batch, seconds);
+    if (cfg_.tree())
+      tree_guard_.record(round_depth_ > 0, batch, round_tokens_ - plan_tokens_, seconds);
+    else if (!probe_)
+      policy_.record_iteration(round_depth_, batch, seconds);
   }
 
   // Server-wide: rounds and tokens they produced (accepted + bonus).
@@ -145,6 +149,8 @@ class SpeculativeDecoder {
   std::vector<RequestState*> chain_;
   std::vector<Extend> catch_up_;
   std::vector<TreeRound> trees_;
+  TreeGuard tree_guard_;      // tree vs plain decoding for an explicit tree configuration
+  int64_t plan_tokens_ = 0;   // round_tokens_ when this iteration was planned
   KvPagePool* pool_ = nullptr;  // the pool plan() ran on (verify adopts and releases forks there)
   std::vector<int32_t> kid_tokens_;
   std::vector<std::pair<size_t, size_t>> beam_slots_;  // (tree, beam) of each draft input

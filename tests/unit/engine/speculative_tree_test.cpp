@@ -29,7 +29,7 @@ using testing::prompt_of;
 
 // steps 0: no speculation; topk 1: the chain; topk > 1: a tree of `draft_tokens` nodes.
 std::unique_ptr<Scheduler> make(const std::string& dir, SchedulerConfig cfg, int steps, int topk = 1,
-                                 int draft_tokens = 0) {
+                                 int draft_tokens = 0, bool guard = false) {
   LoadOptions opt;
   opt.max_batch_tokens = 128;
   opt.nextn = steps > 0 ? NextNLoad::Require : NextNLoad::Skip;
@@ -37,7 +37,7 @@ std::unique_ptr<Scheduler> make(const std::string& dir, SchedulerConfig cfg, int
   cfg.spec.num_steps = steps;
   cfg.spec.topk = topk;
   cfg.spec.num_draft_tokens = draft_tokens > 0 ? draft_tokens : steps + 1;
-  cfg.spec.guard = false;
+  cfg.spec.guard = guard;
   return std::make_unique<Scheduler>(Glm4MoeModel::load(dir, pool(), opt),
                                      Tokenizer::from_file(dir + "/tokenizer.json"), cfg);
 }
@@ -172,6 +172,43 @@ TEST(SpecTree, ForksShareFullPagesAndReturnTheirOwn) {
   release_tail(c, 10, kv);
   base.release(kv);
   EXPECT_EQ(kv.free_pages(), kv.n_pages());
+}
+
+// The guard tries both modes, then keeps the cheaper per batch class and re-measures the other every
+// 16th iteration.
+TEST(SpecTree, GuardPicksTheCheaperModeAndProbes) {
+  TreeGuard g;
+  std::vector<bool> picks;
+  for (int i = 0; i < 6; ++i) {
+    const bool tree = g.choose(1);
+    picks.push_back(tree);
+    g.record(tree, 1, tree ? 3 : 1, 0.01);  // tree: 3 tokens per 10 ms, plain: 1
+  }
+  EXPECT_EQ(picks, (std::vector<bool>{true, true, true, false, false, false}));
+  EXPECT_FALSE(g.plain_better(1));
+  int plain = 0;
+  for (int i = 0; i < 32; ++i) plain += !g.choose(1);
+  EXPECT_EQ(plain, 2);  // probes
+  // Batch class 8-15 measures on its own: there plain decoding wins.
+  for (int i = 0; i < 6; ++i) {
+    const bool tree = g.choose(9);
+    g.record(tree, 9, tree ? 9 : 9, tree ? 0.05 : 0.01);
+  }
+  EXPECT_TRUE(g.plain_better(9));
+  EXPECT_FALSE(g.plain_better(1));
+}
+
+// With the guard on (the server's default), whatever the guard picks, greedy output stays plain
+// decoding's and the pages return.
+TEST(SpeculativeTree, GuardedTreeStaysExact) {
+  const std::string dir = fixture("glm45-tiny");
+  SchedulerConfig cfg;
+  std::vector<GenerateRequest> reqs;
+  for (int i = 0; i < 4; ++i) reqs.push_back(greedy_request("g" + std::to_string(i), prompt_of(9 + 4 * i, 70 + i), 60));
+  auto plain = run(*make(dir, cfg, 0), {reqs});
+  auto s = make(dir, cfg, 3, 2, 6, true);
+  expect_same(plain, run(*s, {reqs}), "guarded tree");
+  expect_pool_returns(*s);
 }
 
 // Every fixture, topk 2 and 4: concurrent requests of mixed lengths, small prefill chunks, then the same
