@@ -298,6 +298,31 @@ TEST(SpeculativeTree, StopsLimitsPenaltiesAndLogprobs) {
   expect_pool_returns(*spec_s);
 }
 
+// Processors and constraints see, for every node row, the output with the accepted path appended: the
+// thinking budget ends thinking and the JSON constraint masks exactly as in plain decoding.
+TEST(SpeculativeTree, ThinkingBudgetAndJsonConstraint) {
+  const std::string dir = fixture("glm45-tiny");
+  std::vector<GenerateRequest> reqs;
+  for (int budget : {0, 1, 3, 5, 9}) {
+    GenerateRequest r = greedy_request("b" + std::to_string(budget), prompt_of(12, budget + 3), 20);
+    r.input_ids.push_back(1521);  // <think>
+    r.sampling.custom_logit_processor = "Glm4MoeThinkingBudgetLogitProcessor";
+    r.sampling.custom_params = {{"thinking_budget", budget}};
+    reqs.push_back(r);
+  }
+  for (int i = 0; i < 4; ++i) {
+    GenerateRequest r = greedy_request("j" + std::to_string(i), prompt_of(10 + 7 * i, 20 + i), 40);
+    r.sampling.ignore_eos = false;
+    r.sampling.json_schema = i % 2 ? R"({"type": "object"})" : R"({"type": "array", "items": {"type": "integer"}})";
+    reqs.push_back(r);
+  }
+  SchedulerConfig cfg;
+  auto plain = run(*make(dir, cfg, 0), {reqs});
+  auto s = make(dir, cfg, 3, 4, 8);
+  expect_same(plain, run(*s, {reqs}), "processors");
+  expect_pool_returns(*s);
+}
+
 // Many rounds with a tight batch (the trees get trimmed to fit) and a small pool: no page leaks.
 TEST(SpeculativeTree, TightBatchAndManyRoundsLeakNoPages) {
   const std::string dir = fixture("glm45air-tiny-fp8");
