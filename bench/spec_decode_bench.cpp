@@ -5,6 +5,8 @@
 // last finish (prefill included, so use new_tokens >> prompt_len); the same requests plain, then with
 // speculation (mode fixed: num_steps every round, no guard; auto: the adaptive depth). Prints tokens/s,
 // the average accept length (tokens per verify round) and checks the greedy outputs are identical.
+// Tree drafting: GLM_SPEC_TOPK=K GLM_SPEC_DRAFT_TOKENS=N in the environment (mode fixed).
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -35,9 +37,15 @@ Outcome run(const std::string& dir, ThreadPool& pool, int batch, int steps, bool
   opt.max_batch_tokens = 1024;
   opt.nextn = steps > 0 ? NextNLoad::Require : NextNLoad::Skip;
   SchedulerConfig cfg;
-  cfg.kv_capacity_tokens = int64_t(batch) * (prompt_len + new_tokens + 64);
   cfg.disable_radix_cache = true;
   cfg.spec.num_steps = steps;
+  const char* topk = std::getenv("GLM_SPEC_TOPK");
+  const char* nodes = std::getenv("GLM_SPEC_DRAFT_TOKENS");
+  cfg.spec.topk = steps > 0 && topk ? std::atoi(topk) : 1;
+  cfg.spec.num_draft_tokens = cfg.spec.topk > 1 && nodes ? std::atoi(nodes) : steps + 1;
+  // A tree's forks hold pages of their own besides the request's (SpeculativeDecoder::extra_pages).
+  const int64_t forks = cfg.spec.topk > 1 ? 16 * std::max(2 * cfg.spec.topk, cfg.spec.num_draft_tokens) * (2 + steps / 16) : 0;
+  cfg.kv_capacity_tokens = int64_t(batch) * (prompt_len + new_tokens + 64 + forks);
   cfg.spec.adaptive = adaptive;
   cfg.spec.guard = false;
   if (zero) cfg.spec.depth_schedule = {0};  // mode zero: speculation's bookkeeping with depth 0 every round
@@ -98,9 +106,10 @@ int main(int argc, char** argv) {
   for (int b : batches) {
     Outcome plain = run(dir, pool, b, 0, false, new_tokens, prompt_len);
     Outcome spec = run(dir, pool, b, steps, adaptive, new_tokens, prompt_len, zero);
-    std::printf("batch %d: plain %.1f tok/s; speculative (%s, %d steps) %.1f tok/s, accept length %.2f; "
+    std::printf("batch %d: plain %.1f tok/s; speculative (%s, %d steps, topk %s) %.1f tok/s, accept length %.2f; "
                 "speed-up %.2f; greedy outputs %s\n",
                 b, double(plain.tokens) / plain.seconds, adaptive ? "auto" : zero ? "depth 0" : "fixed", steps,
+                std::getenv("GLM_SPEC_TOPK") ? std::getenv("GLM_SPEC_TOPK") : "1",
                 double(spec.tokens) / spec.seconds, spec.accept_length,
                 (double(spec.tokens) / spec.seconds) / (double(plain.tokens) / plain.seconds),
                 plain.ids == spec.ids ? "identical" : "DIFFER");
