@@ -18,12 +18,6 @@ int run_server(const ServerArgs& args) {
   for (const auto& f : args.ignored_gpu_flags) spdlog::info("{} is a GPU-only flag: accepted and ignored", f);
   for (const auto& n : args.notices) spdlog::warn("{}", n);
   if (args.dp_size > 1) spdlog::warn("--dp-size {}: data parallelism is not implemented, one replica runs", args.dp_size);
-  // Chain drafts run on every rank (model/tp_link.h DraftForward); a tree draft's attention mask is not in
-  // that message, so tree drafting stays single-rank.
-  if (args.speculative_algorithm && args.tp_size > 1 && args.speculative_eagle_topk.value_or(1) > 1)
-    fail(ErrorKind::InvalidArgument,
-         "--speculative-eagle-topk {} (tree drafting) is not supported with --tp > 1; use --speculative-eagle-topk 1",
-         *args.speculative_eagle_topk);
   // Multi-node: MPI places the ranks (mpirun --hostfile); SGLang's rendezvous flags are accepted as a
   // consistency check only. Without mpirun they cannot work: say how to launch.
   if (args.nnodes > 1 || args.dist_init_addr) {

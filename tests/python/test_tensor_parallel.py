@@ -18,7 +18,7 @@ Every tiny fixture at tp 2 and tp 4, experts split by width or (--ep-size = --tp
   rank), never a hang (each run has a timeout);
 - `glmserve serve` under mpirun answers chat completions (streaming and not, prefix-cache hits, several
   requests batched together) exactly as a tp 1 server at temperature 0;
-- speculative decoding (EAGLE over the fixtures' trained MTP layers) under mpirun: greedy answers equal a
+- speculative decoding (EAGLE over the fixtures' trained MTP layers, chain and tree) under mpirun: greedy answers equal a
   tp 1 server without speculation (batched, streamed, cache hits), drafts are accepted, and a follower
   that fails inside a draft forward stops every rank with the reason.
 """
@@ -119,16 +119,6 @@ def test_multi_node_flags_without_mpirun_say_how_to_launch():
              "--nnodes", "2", "--node-rank", "0", "--dist-init-addr", "10.0.0.1:5000"])
     assert p.returncode == 2
     assert "glmserve runs across hosts under MPI: mpirun --hostfile HOSTS -np 16 glmserve serve --tp 16" in p.stderr
-
-
-def test_tree_drafting_is_refused_with_tp():
-    """Chain drafting runs on every rank; tree drafting (topk > 1) is refused (before or after tree
-    drafting exists: server_args or serve.cpp), with the reason."""
-    p = run([binary(), "serve", "--model-path", str(FIXTURES / "glm45-tiny"), "--port", "1", "--tp", "2",
-             "--speculative-algorithm", "EAGLE", "--speculative-num-steps", "2", "--speculative-eagle-topk", "2",
-             "--speculative-num-draft-tokens", "4"])
-    assert p.returncode == 2
-    assert "--speculative-eagle-topk 2" in p.stderr and "tree drafting" in p.stderr
 
 
 def test_world_size_must_match_tp():
@@ -328,6 +318,30 @@ def test_speculative_decoding_under_mpirun_matches_tp1_plain(fixture, tp, fixed)
         assert info["internal_states"][0]["avg_spec_accept_length"] > 1.0
     else:
         assert "speculative decoding: verify cost of 1..4 tokens" in log
+
+
+def test_tree_drafting_under_mpirun_matches_tp1_plain():
+    """Tree drafting (topk 2) under tp 2: its forks are page tables plus page copies, which every draft and
+    target forward already carries to the other ranks (no tree attention mask), so greedy answers equal tp 1
+    plain decoding, drafts are accepted."""
+    binary()
+    var = "GLMSERVE_SPECULATIVE_FIXED_DEPTH"
+    os.environ[var] = "1"
+    try:
+        with launch_glmserve("glm45-tiny", "--threads", "1") as plain:
+            want = spec_answers(plain)
+        with launch_glmserve("glm45-tiny", "--threads", "1", "--tp", "2", "--speculative-algorithm", "EAGLE",
+                             "--speculative-num-steps", "3", "--speculative-eagle-topk", "2",
+                             "--speculative-num-draft-tokens", "6", prefix=mpirun_prefix(2, "-x", var)) as spec:
+            got = spec_answers(spec)
+            log = spec.log()
+    finally:
+        del os.environ[var]
+    for key in ("batch", "again"):
+        assert [x["output_ids"] for x in got[key]] == [x["output_ids"] for x in want[key]], key
+    assert got["stream"]["output_ids"] == want["stream"]["output_ids"]
+    assert sum(x["meta_info"]["spec_accept_token_num"] for x in got["batch"]) > 0
+    assert "EAGLE tree" in log
 
 
 def test_failure_inside_a_draft_forward_stops_every_rank_with_the_reason():
