@@ -243,9 +243,10 @@ TEST(SpeculativeTree, GreedyEqualsPlainOnEveryFixtureBatchedChunkedAndCached) {
         EXPECT_EQ(spec.at("1_" + std::to_string(i)).last.spec_accepted_tokens,
                   spec.at("0_" + std::to_string(i)).last.spec_accepted_tokens) << what << " request " << i;
       const double len = accept_length(spec);
-      // The tree contains the chain's path (its best child at every level is the chain's draft) as long
-      // as that path's nodes are kept; with these node counts the greedy accept length cannot fall below
-      // the chain's by more than rounding of the different round boundaries.
+      // The tree usually contains the chain's path (the root's best child is the chain's d1, and the
+      // chain's later drafts are kept unless topk other expansions outscore them), so on these trained
+      // layers it accepts at least as much (measured: well above; the margin covers different round
+      // boundaries).
       EXPECT_GE(len, chain_len - 0.05) << what;
       std::printf("[ %s ] topk %d, %d draft tokens: accept length %.3f (chain %.3f), %d rounds\n", name, topk, nodes,
                   len, chain_len, verify);
