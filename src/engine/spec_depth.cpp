@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include "core/log.h"
+
 namespace glm {
 
 namespace {
@@ -11,6 +13,8 @@ constexpr double kEma = 0.2;       // weight of a new timing
 constexpr double kDecay = 0.995;   // per recorded round: acceptance adapts over a few hundred rounds
 constexpr int kExploreEvery = 16;
 constexpr int kExploreMax = 128;
+constexpr int kExploreHopeless = 1024;  // no acceptance could make drafting pay at the measured costs
+constexpr int64_t kMeasuredSamples = 2;  // a ratio timed this often no longer needs whole-batch probes
 
 // EMA that one preempted or cache-cold sample cannot swing: a new sample counts at most at twice (or half)
 // the current value.
@@ -73,59 +77,110 @@ int SpecDepthPolicy::batch_class(int batch) {
   return c;
 }
 
-void SpecDepthPolicy::record_iteration(int depth, int batch, double seconds) {
-  const double model = model_cost(depth, batch);
-  if (!(model > 0) || !(seconds > 0)) return;
-  Overhead& o = overhead_[{batch_class(batch), depth}];
-  if (o.samples++ == 0)
-    o.factor = seconds / model;
-  else
-    robust_ema(o.factor, seconds / model);
-}
-
-double SpecDepthPolicy::round_cost(int depth, int batch) const {
-  // A depth measured fewer than 4 times borrows the overhead of the most measured depth of its class.
-  auto it = overhead_.find({batch_class(batch), depth});
-  if (it == overhead_.end() || it->second.samples < 4) {
-    auto best = overhead_.end();
-    for (auto o = overhead_.begin(); o != overhead_.end(); ++o)
-      if (o->first.first == batch_class(batch) && (best == overhead_.end() || o->second.samples > best->second.samples))
-        best = o;
-    it = best;
-  }
-  return model_cost(depth, batch) * (it == overhead_.end() ? 1.0 : it->second.factor);
-}
-
 double SpecDepthPolicy::model_cost(int depth, int batch) const {
   const int64_t b = std::max(batch, 1);
   // A drafting round runs k - 1 chain steps and one draft-extend; plain rounds defer the extend.
-  const double draft = cost_at(draft_s_, b) * double(depth);
+  const double draft = depth > 0 ? cost_at(draft_s_, b) * double(depth) : 0.0;
   return cost_at(target_s_, b * (depth + 1)) + draft;
+}
+
+double SpecDepthPolicy::plain_seconds(int batch) const {
+  return plain_s_.empty() ? model_cost(0, batch) : cost_at(plain_s_, std::max(batch, 1));
+}
+
+bool SpecDepthPolicy::measured(int depth, int batch) const {
+  auto it = ratio_.find({batch_class(batch), depth});
+  return depth == 0 || (it != ratio_.end() && it->second.samples >= kMeasuredSamples);
+}
+
+void SpecDepthPolicy::record_iteration(int depth, int batch, double seconds) {
+  if (!(seconds > 0) || batch < 1) return;
+  if (depth <= 0) {
+    ema(plain_s_, batch, seconds);
+    return;
+  }
+  const double plain = plain_seconds(batch);
+  if (!(plain > 0)) return;
+  Ratio& r = ratio_[{batch_class(batch), std::min(depth, max_depth_)}];
+  if (r.samples++ == 0)
+    r.value = seconds / plain;
+  else
+    robust_ema(r.value, seconds / plain);
+}
+
+double SpecDepthPolicy::cost_ratio(int depth, int batch) const {
+  if (depth <= 0) return 1.0;
+  const int c = batch_class(batch);
+  auto prior = [&](int k) { return model_cost(k, batch) / model_cost(0, batch); };
+  auto it = ratio_.find({c, depth});
+  if (it != ratio_.end() && it->second.samples > 0) return it->second.value;
+  // Unmeasured here: the forward-only model, scaled by how far it was off for the most-measured depth.
+  auto best = ratio_.end();
+  for (auto o = ratio_.begin(); o != ratio_.end(); ++o)
+    if (o->first.first == c && o->second.samples > 0 && (best == ratio_.end() || o->second.samples > best->second.samples))
+      best = o;
+  if (best == ratio_.end()) return prior(depth);
+  return best->second.value * prior(depth) / prior(best->first.second);
 }
 
 int SpecDepthPolicy::best_depth(int batch) const {
   int best = 0;
-  double best_rate = 0;
-  for (int k = 0; k <= max_depth_; ++k) {
-    const double rate = expected_tokens(k) / round_cost(k, batch);
-    if (rate > best_rate * 1.0001) {  // ties go to the shallower (cheaper, less variance) depth
-      best_rate = rate;
+  double best_gain = 1.0;
+  for (int k = 1; k <= max_depth_; ++k) {
+    const double g = gain(k, batch);
+    if (g > best_gain * 1.0001) {  // ties go to the shallower (cheaper, less variance) depth
+      best_gain = g;
       best = k;
     }
   }
   return best;
 }
 
+bool SpecDepthPolicy::hopeless(int batch) const {
+  if (!measured(1, batch)) return false;
+  for (int k = 1; k <= max_depth_; ++k)
+    if (double(k + 1) > cost_ratio(k, batch)) return false;  // k + 1 tokens if every draft were accepted
+  return true;
+}
+
 int SpecDepthPolicy::choose(int batch) {
-  const int k = best_depth(batch);
-  probe_from_plain_ = false;
-  if (++since_probe_ < probe_every_) return k;
-  since_probe_ = 0;
-  probe_from_plain_ = k == 0 && max_depth_ > 0;
-  probe_every_ = k > 0 ? kExploreEvery : std::min(probe_every_ * 2, kExploreMax);
-  // Probes alternate deeper and shallower than the best, so the costs of both neighbours stay current.
-  if (k > 0 && (shallow_probe_ = !shallow_probe_)) return k - 1;
-  return std::min(k + 1, max_depth_);
+  int k = best_depth(batch);
+  // Hysteresis: resuming drafting costs a catch-up extend, and timings on a shared machine are noisy.
+  if (!drafting_ && k > 0 && gain(k, batch) < kSwitchGain) k = 0;
+  drafting_ = k > 0;
+  probe_from_plain_ = probe_measures_cost_ = false;
+  int chosen = k;
+  if (++since_probe_ >= probe_every_) {
+    since_probe_ = 0;
+    if (k == 0) {
+      // Probes refresh the acceptance estimate; where even full acceptance could not pay for the measured
+      // cost of any depth, only the costs need an occasional re-measurement.
+      probe_every_ = std::min(probe_every_ * 2, hopeless(batch) ? kExploreHopeless : kExploreMax);
+      if (max_depth_ > 0) {
+        chosen = 1;
+        probe_from_plain_ = true;
+        probe_measures_cost_ = !measured(1, batch);
+      }
+    } else {
+      // Probes cycle deeper, shallower and plain, so the neighbours' ratios and the plain cost stay current.
+      probe_every_ = kExploreEvery;
+      const int phase = probe_phase_++ % 3;
+      chosen = phase == 0 ? std::min(k + 1, max_depth_) : phase == 1 ? k - 1 : 0;
+    }
+  }
+  if (chosen_.size() <= size_t(max_depth_)) chosen_.assign(size_t(max_depth_) + 1, 0);
+  ++chosen_[size_t(chosen)];
+  return chosen;
+}
+
+std::string SpecDepthPolicy::describe(int batch) const {
+  std::string s = fmt::format("batch {}, plain round {:.3g} ms:", batch, plain_seconds(batch) * 1e3);
+  for (int k = 1; k <= max_depth_; ++k)
+    s += fmt::format(" k={}: {:.2f} tok/round, ratio {:.2f}{}, gain {:.2f};", k, expected_tokens(k),
+                     cost_ratio(k, batch), measured(k, batch) ? "m" : "", gain(k, batch));
+  s += fmt::format(" best {}, rounds by depth", best_depth(batch));
+  for (size_t k = 0; k < chosen_.size(); ++k) s += fmt::format("{}{}", k ? "/" : " ", chosen_[k]);
+  return s;
 }
 
 }  // namespace glm

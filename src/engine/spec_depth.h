@@ -1,35 +1,52 @@
 #pragma once
 // How deep to draft in the next speculative round (engine/speculative.h), from what speculation costs
-// and what it buys on this machine and this traffic:
-//   cost(k)   = verify(B*(k+1) target tokens) + k draft forwards of B tokens   (B = requests decoding)
-//   tokens(k) = B * (1 + sum_{j=1..k} prod_{i<=j} alpha_i)      alpha_i = P(draft i accepted | 1..i-1 were)
-// and picks the k in [0, max_depth] with the most tokens per second; k = 0 is plain decoding at plain
+// and what it buys on this machine and this traffic. For B requests decoding together, depth k yields
+//   tokens(k) = B * (1 + sum_{j=1..k} prod_{i<=j} alpha_i)    alpha_i = P(draft i accepted | 1..i-1 were)
+// per round and costs ratio(k) x a plain decoding round, so its gain over plain decoding is
+//   gain(k) = tokens(k) / B / ratio(k)                         (gain(0) = 1)
+// and the policy picks the k in [0, max_depth] with the largest gain; k = 0 is plain decoding at plain
 // decoding's cost (the draft-extend is deferred: the target's hidden states are kept and the draft
 // catches up in one forward when drafting resumes).
-// Costs are seconds per forward by token count, measured at start-up for 1..max_depth+1 tokens and then
-// updated online (EMA) from every decode-only forward; counts in between are interpolated linearly and
-// beyond the largest measured count extrapolated with its per-token cost (an over-estimate for MoE,
-// where more tokens share experts). Whole decode iterations are timed too (sampling, bookkeeping and
-// the catch-up extend included): per batch-size class (1, 2-3, 4-7, ...) and depth, the ratio of the
-// measured iteration time to the forward-only model scales that depth's cost, so fixed per-round
-// overheads (large on small models) count. alpha_i are decayed counts with a 1/2 prior; depths never tried are
-// assumed to accept like the deepest one measured. Timings enter through an EMA that clamps each sample
-// to [1/2, 2] x the current value (one preempted iteration cannot swing a decision), and a depth timed
-// fewer than 4 times borrows the overhead of the most-timed depth. Exploration: every 16th round drafts
-// one step deeper than the best depth (alternating with one step shallower when the best is > 0), so a rejected depth gets re-measured when the traffic changes; while the best is
-// plain decoding the interval doubles after each probe (up to 128 rounds) and the probe drafts for one
-// request only (probe_from_plain()), bounding the probes' cost.
+//
+// ratio(k) is measured end to end: every decode-only iteration (plan, draft chain, verify forward,
+// sampling, draft-extend, bookkeeping) is timed, plain iterations feed an EMA of the plain round's
+// seconds per batch size, and an iteration at depth k > 0 feeds an EMA of its seconds / the plain round's
+// seconds of that batch size, per batch-size class (1, 2-3, 4-7, ...). Measuring the ratio rather than
+// absolute seconds keeps it valid while every round slows down as contexts grow, and measuring whole
+// iterations counts the fixed per-round costs that dominate small models (where a draft step costs
+// about half a target step and speculation rarely pays). The catch-up extend of a round that resumes
+// drafting is a switching cost, not part of the depth's cost: the caller leaves it out of the seconds,
+// and the policy only leaves plain decoding for a depth whose gain exceeds kSwitchGain (hysteresis: the
+// catch-up and the noise of a shared machine cannot make it flip back and forth).
+// Before a depth is measured in a class, its ratio is the forward-only cost model's (seconds per forward
+// by token count: the target over the verify tokens plus k draft forwards, measured at start-up and
+// updated online, interpolated linearly between measured counts and extrapolated per token beyond),
+// scaled by how far the model was off for the most-measured depth of the class. alpha_i are decayed
+// counts with a 1/2 prior; depths never tried are assumed to accept like the deepest one measured.
+// Timings enter through an EMA that clamps each sample to [1/2, 2] x the current value (one preempted
+// iteration cannot swing a decision).
+// Exploration: every 16th round while drafting is a probe, cycling one step deeper than the best, one
+// step shallower and plain decoding, so the neighbours' ratios and the plain cost they are relative to stay
+// current. While plain decoding is best, every 16th round (the interval doubling after each probe up to
+// 128, or 1024 once the measured costs are such that no depth could pay even if every draft were accepted:
+// then the probes only re-measure costs, and on small models, where drafting never pays, they cost nothing
+// noticeable) probes depth 1; the probe drafts for one request only (probe_from_plain()), bounding its cost, unless
+// depth 1 was never measured in this batch class (probe_measures_cost()): then the whole batch drafts once
+// so that its ratio gets measured.
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <string>
 #include <vector>
 
 namespace glm {
 
 class SpecDepthPolicy {
  public:
-  explicit SpecDepthPolicy(int max_depth) : max_depth_(max_depth), tries_(size_t(max_depth) + 1, 0.0),
-                                            hits_(size_t(max_depth) + 1, 0.0) {}
+  static constexpr double kSwitchGain = 1.05;  // leave plain decoding only for an expected gain above this
+
+  explicit SpecDepthPolicy(int max_depth)
+      : max_depth_(max_depth), tries_(size_t(max_depth) + 1, 0.0), hits_(size_t(max_depth) + 1, 0.0) {}
 
   int max_depth() const { return max_depth_; }
   // A forward of the target over n tokens took `seconds` (start-up calibration and decode-only rounds).
@@ -38,34 +55,48 @@ class SpecDepthPolicy {
   void record_draft(int64_t n_tokens, double seconds);
   // One request's round: `depth` drafts were verified and the first `accepted` of them accepted.
   void record_round(int depth, int accepted);
-  // A whole decode-only iteration at `depth` for `batch` requests took `seconds`.
+  // A whole decode-only iteration at `depth` for `batch` requests took `seconds` (switching costs excluded).
   void record_iteration(int depth, int batch, double seconds);
 
-  // The depth maximising expected tokens per second for `batch` requests decoding together.
+  // The depth with the largest gain for `batch` requests decoding together (no hysteresis, no probes).
   int best_depth(int batch) const;
-  // best_depth, plus the periodic exploration round (call once per round).
+  // The depth for this round: best_depth with hysteresis when leaving plain decoding, plus the periodic
+  // exploration round (call once per round).
   int choose(int batch);
-  // The last choose() was a probe while plain decoding is best: draft for a single request.
+  // The last choose() was a probe while plain decoding is best: draft for a single request ...
   bool probe_from_plain() const { return probe_from_plain_; }
-  double expected_tokens(int depth) const;  // per request, including the bonus token
-  double round_cost(int depth, int batch) const;
-  double alpha(int j) const;                // acceptance probability of draft j (1-based)
+  // ... unless this is set: the probed depth's cost is unmeasured in this batch class, draft for all.
+  bool probe_measures_cost() const { return probe_measures_cost_; }
+
+  double expected_tokens(int depth) const;      // per request, including the bonus token
+  double cost_ratio(int depth, int batch) const;  // a round at depth / a plain round (1 at depth 0)
+  double gain(int depth, int batch) const { return expected_tokens(depth) / cost_ratio(depth, batch); }
+  double round_cost(int depth, int batch) const { return cost_ratio(depth, batch) * plain_seconds(batch); }
+  double alpha(int j) const;                    // acceptance probability of draft j (1-based)
+  bool measured(int depth, int batch) const;    // ratio(depth) timed in batch's class
+  bool hopeless(int batch) const;               // measured, and no depth pays even at full acceptance
+  // One line for the debug log: per depth tokens/round, ratio (m = measured), gain; and the choices made.
+  std::string describe(int batch) const;
 
  private:
   static double cost_at(const std::map<int64_t, double>& table, int64_t n);
-  double model_cost(int depth, int batch) const;
+  double model_cost(int depth, int batch) const;  // forward-only seconds
+  double plain_seconds(int batch) const;          // measured plain round, else the forward-only model
   static int batch_class(int batch);
 
   int max_depth_;
   std::map<int64_t, double> target_s_, draft_s_;  // EMA seconds by token count
   std::vector<double> tries_, hits_;               // decayed counts by draft index (1-based)
-  struct Overhead {
-    double factor = 1.0;  // measured / modelled iteration cost (robust EMA)
+  std::map<int64_t, double> plain_s_;              // EMA seconds of a plain round by batch size
+  struct Ratio {
+    double value = 1.0;
     int64_t samples = 0;
   };
-  std::map<std::pair<int, int>, Overhead> overhead_;  // by (batch class, depth)
-  int since_probe_ = 0, probe_every_ = 16;
-  bool probe_from_plain_ = false, shallow_probe_ = false;
+  std::map<std::pair<int, int>, Ratio> ratio_;  // by (batch class, depth), depth >= 1
+  int since_probe_ = 0, probe_every_ = 16, probe_phase_ = 0;
+  bool drafting_ = false;  // the last non-probe choice was a depth > 0 (hysteresis)
+  bool probe_from_plain_ = false, probe_measures_cost_ = false;
+  std::vector<int64_t> chosen_;  // rounds per chosen depth (debug log)
 };
 
 }  // namespace glm

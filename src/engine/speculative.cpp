@@ -31,47 +31,48 @@ SpeculativeDecoder::SpeculativeDecoder(Glm4MoeModel& target, SpecConfig cfg)
 
 void SpeculativeDecoder::calibrate(KvPagePool& pool) {
   const int64_t K = cfg_.num_steps, H = target_.config().hidden_size;
-  if (K + 1 > target_.max_batch_tokens()) return;
-  std::vector<int32_t> toks(size_t(K + 1), 0);
-  std::vector<double> best(size_t(K + 2), 1e30);
-  double draft_best = 1e30;
-  std::vector<float> hidden(size_t(H), 0.0f);
+  // Token counts timed: 1..K+1 (one request's verify) and B(K+1) for B = 2, 4, 8 (a batch's, as one
+  // sequence: close enough for a prior that measured iterations replace); the draft at 1, 2, 4, 8 tokens.
+  const int64_t cap = std::min(target_.max_batch_tokens(), pool.free_pages() * pool.page_size());
+  std::vector<int64_t> target_n, draft_n;
+  for (int64_t n = 1; n <= K + 1; ++n) target_n.push_back(n);
+  for (int64_t b = 2; b <= 8; b *= 2) target_n.push_back(b * (K + 1));
+  for (int64_t b = 1; b <= 8; b *= 2) draft_n.push_back(b);
+  std::erase_if(target_n, [&](int64_t n) { return n > cap; });
+  std::erase_if(draft_n, [&](int64_t n) { return n > cap; });
+  if (target_n.size() < size_t(K + 1)) return;
+  std::vector<int32_t> toks(size_t(target_n.back()), 0);
+  std::vector<double> target_best(target_n.size(), 1e30), draft_best(draft_n.size(), 1e30);
+  std::vector<float> hidden(size_t(draft_n.back() * H), 0.0f);
   KvSequence seq;
   for (int rep = 0; rep < 3; ++rep) {
-    for (int64_t n = 1; n <= K + 1; ++n) {
-      SequenceInput in{std::span<const int32_t>(toks.data(), size_t(n)), 0, &seq, true};
+    for (size_t i = 0; i < target_n.size(); ++i) {
+      SequenceInput in{std::span<const int32_t>(toks.data(), size_t(target_n[i])), 0, &seq, true};
       const auto t0 = std::chrono::steady_clock::now();
       ForwardResult r = target_.forward(std::span<const SequenceInput>(&in, 1), pool);
-      best[size_t(n)] = std::min(best[size_t(n)], seconds_since(t0));
-      std::copy_n(r.hidden, H, hidden.begin());
+      target_best[i] = std::min(target_best[i], seconds_since(t0));
+      for (int64_t t = 0; t < draft_n.back(); ++t) std::copy_n(r.hidden, H, hidden.begin() + t * H);
     }
-    SequenceInput in{std::span<const int32_t>(toks.data(), 1), 0, &seq, false};
-    const auto t0 = std::chrono::steady_clock::now();
-    draft_.forward(std::span<const SequenceInput>(&in, 1), hidden.data(), pool);
-    draft_best = std::min(draft_best, seconds_since(t0));
+    for (size_t i = 0; i < draft_n.size(); ++i) {
+      SequenceInput in{std::span<const int32_t>(toks.data(), size_t(draft_n[i])), 0, &seq, false};
+      const auto t0 = std::chrono::steady_clock::now();
+      draft_.forward(std::span<const SequenceInput>(&in, 1), hidden.data(), pool);
+      draft_best[i] = std::min(draft_best[i], seconds_since(t0));
+    }
   }
   seq.release(pool);
-  for (int64_t n = 1; n <= K + 1; ++n) policy_.record_target(n, best[size_t(n)]);
-  policy_.record_draft(1, draft_best);
-  spdlog::info("speculative decoding: verify cost of 1..{} tokens = {} x a decode step, draft step {:.3f} x",
-               K + 1,
-               [&] {
-                 std::string s;
-                 for (int64_t n = 1; n <= K + 1; ++n)
-                   s += fmt::format("{}{:.2f}", n > 1 ? "/" : "", best[size_t(n)] / best[1]);
-                 return s;
-               }(),
-               draft_best / best[1]);
+  for (size_t i = 0; i < target_n.size(); ++i) policy_.record_target(target_n[i], target_best[i]);
+  for (size_t i = 0; i < draft_n.size(); ++i) policy_.record_draft(draft_n[i], draft_best[i]);
+  std::string verify;
+  for (size_t i = 0; i < target_n.size(); ++i)
+    verify += fmt::format("{}{}: {:.2f}", i ? ", " : "", target_n[i], target_best[i] / target_best[0]);
+  spdlog::info("speculative decoding: forward cost by tokens (x a one-token decode step) {}; draft step {:.3f}",
+               verify, draft_best[0] / target_best[0]);
 }
 
 int SpeculativeDecoder::depth_for_round(int batch) {
-  if (spdlog::should_log(spdlog::level::debug) && ++decisions_ % 32 == 0) {
-    std::string view;
-    for (int k = 0; k <= cfg_.num_steps; ++k)
-      view += fmt::format(" k={}: {:.2f} tok/round, cost {:.3g} ms, alpha {:.2f};", k, policy_.expected_tokens(k),
-                          policy_.round_cost(k, batch) * 1e3, k > 0 ? policy_.alpha(k) : 1.0);
-    spdlog::debug("speculative depth policy (batch {}):{} best {}", batch, view, policy_.best_depth(batch));
-  }
+  if (spdlog::should_log(spdlog::level::debug) && ++decisions_ % 32 == 0)
+    spdlog::debug("speculative depth policy: {}", policy_.describe(batch));
   if (!cfg_.depth_schedule.empty())
     return std::min(cfg_.num_steps, cfg_.depth_schedule[size_t(scheduled_++ % cfg_.depth_schedule.size())]);
   if (cfg_.tree()) {
@@ -88,15 +89,13 @@ int SpeculativeDecoder::depth_for_round(int batch) {
   const int chosen = policy_.choose(batch);
   if (cfg_.adaptive) return chosen;
   const int K = cfg_.num_steps;
-  const double fixed = policy_.expected_tokens(K) / policy_.round_cost(K, batch);
-  const double plain = policy_.expected_tokens(0) / policy_.round_cost(0, batch);
-  if (fixed >= plain) return K;
+  if (policy_.gain(K, batch) >= 1.0) return K;
   if (!warned_) {
     warned_ = true;
     spdlog::warn("speculative decoding: {} draft steps are estimated slower than plain decoding here (verify of {} "
-                 "tokens costs {:.2f} decode steps, expected {:.2f} tokens per round); choosing the depth per round "
-                 "from measured costs and acceptance instead (--speculative-num-steps auto does this silently)",
-                 K, K + 1, policy_.round_cost(K, batch) / policy_.round_cost(0, batch), policy_.expected_tokens(K));
+                 "tokens and {} drafts cost {:.2f} decode rounds, expected {:.2f} tokens per round); choosing the depth "
+                 "per round from measured costs and acceptance instead (--speculative-num-steps auto does this silently)",
+                 K, K + 1, K, policy_.cost_ratio(K, batch), policy_.expected_tokens(K));
   }
   return chosen;
 }
@@ -112,7 +111,8 @@ int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t bu
   round_depth_ = depth;
   // A probe while plain decoding is best drafts for one request (the least behind), so its catch-up and
   // verify cost one request's worth; its iteration time is not representative (not recorded).
-  probe_ = depth > 0 && cfg_.depth_schedule.empty() && policy_.probe_from_plain();
+  probe_ = depth > 0 && cfg_.depth_schedule.empty() && policy_.probe_from_plain() && !policy_.probe_measures_cost() &&
+           reqs.size() > 1;
   const RequestState* prober = nullptr;
   if (probe_)
     for (RequestState* r : reqs)
@@ -140,7 +140,13 @@ int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t bu
     if (d >= 1 && !s.pending.empty()) catch_up_.push_back({r, r->kv.length(), 0, 0, false});
   }
   // Drafting resumes after plain rounds: extend the draft over the deferred positions first (one forward).
-  if (!catch_up_.empty()) extend(catch_up_, nullptr, pool);
+  // Its time is a switching cost, left out of the iteration the policy times (spec_depth.h).
+  catch_up_seconds_ = 0;
+  if (!catch_up_.empty()) {
+    const auto t0 = std::chrono::steady_clock::now();
+    extend(catch_up_, nullptr, pool);
+    catch_up_seconds_ = seconds_since(t0);
+  }
   for (RequestState* r : reqs) {
     SpecState& s = r->spec;
     if (s.depth < 0) continue;
@@ -279,7 +285,7 @@ void SpeculativeDecoder::extend_group(std::span<const Extend> items, const Forwa
   }
   const auto t0 = std::chrono::steady_clock::now();
   ForwardResult res = draft_.forward(std::span<const SequenceInput>(inputs_), hidden_.data(), pool);
-  policy_.record_draft(int64_t(items.size()), seconds_since(t0));
+  policy_.record_draft(int64_t(tokens_.size()), seconds_since(t0));
   int64_t row = 0;
   for (size_t i = 0; i < items.size(); ++i) {
     const Extend& e = items[i];

@@ -82,12 +82,13 @@ class SpeculativeDecoder {
   void add_extend(RequestState& r, int64_t start, int64_t n, int64_t hidden_row, bool verified);
   void run_extend(const ForwardResult& target, KvPagePool& pool);
 
-  // The scheduler timed a whole decode-only iteration (plan to emit) of `batch` requests.
+  // The scheduler timed a whole decode-only iteration (plan to emit) of `batch` requests. A probe that
+  // drafted for one request of several is not representative; a catch-up extend is a switching cost.
   void record_iteration(int batch, double seconds) {
     if (cfg_.tree())
       tree_guard_.record(round_depth_ > 0, batch, round_tokens_ - plan_tokens_, seconds);
     else if (!probe_)
-      policy_.record_iteration(round_depth_, batch, seconds);
+      policy_.record_iteration(round_depth_, batch, seconds - catch_up_seconds_);
   }
 
   // Server-wide: rounds and tokens they produced (accepted + bonus).
@@ -136,7 +137,8 @@ class SpeculativeDecoder {
   SpecDepthPolicy policy_;
   bool warned_ = false;
   int round_depth_ = 0;   // this iteration's policy depth
-  bool probe_ = false;    // this iteration probes from plain decoding with one request
+  bool probe_ = false;    // this iteration probes from plain decoding with one request of several
+  double catch_up_seconds_ = 0;  // this iteration's catch-up extend
   size_t scheduled_ = 0;  // rounds taken from cfg_.depth_schedule
   int64_t decisions_ = 0;  // for the periodic debug line
   int64_t rounds_ = 0, round_tokens_ = 0;

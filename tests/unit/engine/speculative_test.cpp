@@ -12,7 +12,6 @@
 #include "core/thread_pool.h"
 #include "engine/scheduler.h"
 #include "engine_test_support.h"
-#include "engine/spec_depth.h"
 
 namespace glm {
 namespace {
@@ -351,34 +350,6 @@ TEST(Speculative, RefusesAModelWithoutItsMtpLayer) {
   cfg.spec.num_steps = 3;
   EXPECT_THROW(Scheduler(Glm4MoeModel::load(dir, pool(), opt), Tokenizer::from_file(dir + "/tokenizer.json"), cfg),
                GlmError);
-}
-
-// The depth policy: speculation where verifying more tokens is nearly free and drafts are accepted;
-// plain decoding where the verify cost grows with the tokens (a MoE on a CPU at low acceptance).
-TEST(SpecDepthPolicy, PicksTheDepthWithMostTokensPerSecond) {
-  SpecDepthPolicy cheap(4), linear(4);
-  for (int n = 1; n <= 5; ++n) {
-    cheap.record_target(n, 1.0 + 0.05 * n);
-    linear.record_target(n, double(n));
-  }
-  cheap.record_draft(1, 0.02);
-  linear.record_draft(1, 0.02);
-  for (int i = 0; i < 200; ++i) {
-    cheap.record_round(4, 3);  // drafts 1-3 accepted, 4 rejected
-    linear.record_round(4, 0);  // low acceptance
-  }
-  EXPECT_NEAR(cheap.alpha(1), 1.0, 0.02);
-  EXPECT_LT(cheap.alpha(4), 0.05);
-  EXPECT_EQ(cheap.best_depth(1), 3);
-  EXPECT_EQ(linear.best_depth(1), 0);
-  EXPECT_NEAR(cheap.expected_tokens(3), 4.0, 0.05);
-  // Exploration: the 16th choice drafts one step deeper than the best; while the best is plain decoding
-  // the interval doubles (16, 32, 64, 128, 128, ...).
-  std::vector<int> probes;
-  for (int i = 1; i <= 16 + 32 + 64 + 128 + 128; ++i)
-    if (linear.choose(1) == 1) probes.push_back(i);
-  EXPECT_EQ(probes, (std::vector<int>{16, 48, 112, 240, 368}));
-  EXPECT_EQ(cheap.choose(1), 3);
 }
 
 }  // namespace
