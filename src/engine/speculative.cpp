@@ -109,14 +109,28 @@ int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t bu
   int depth = depth_for_round(int(reqs.size()));
   while (depth > 0 && int64_t(reqs.size()) * (depth + 1) > budget) --depth;
   round_depth_ = depth;
-  // A probe while plain decoding is best drafts for one request (the least behind), so its catch-up and
-  // verify cost one request's worth; its iteration time is not representative (not recorded).
-  probe_ = depth > 0 && cfg_.depth_schedule.empty() && policy_.probe_from_plain() && !policy_.probe_measures_cost() &&
-           reqs.size() > 1;
-  const RequestState* prober = nullptr;
-  if (probe_)
+  // A probe while plain decoding is best drafts only for requests whose draft is nearly current (freshly
+  // prefilled, or probed lately): catching up a long deferred history would cost more than the probe tells,
+  // and on a model where drafting never pays that catch-up is all speculation would cost. Of those, one
+  // request (the least behind) drafts, so the probe costs one request's worth, or all of them when the
+  // policy needs the depth's cost. An iteration where not every request drafted is not recorded.
+  probers_.clear();
+  if (depth > 0 && cfg_.depth_schedule.empty() && policy_.probe_from_plain()) {
+    const int64_t H = target_.config().hidden_size;
     for (RequestState* r : reqs)
-      if (!prober || r->spec.pending.size() < prober->spec.pending.size()) prober = r;
+      if ((r->spec.next_draft >= 0 || !r->spec.pending.empty()) &&
+          int64_t(r->spec.pending.size()) / H <= kProbeMaxCatchUp)
+        probers_.push_back(r);
+    if (!policy_.probe_measures_cost() && probers_.size() > 1)
+      probers_.assign(1, *std::min_element(probers_.begin(), probers_.end(), [](RequestState* a, RequestState* b) {
+        return a->spec.pending.size() < b->spec.pending.size();
+      }));
+    if (probers_.empty()) depth = round_depth_ = 0;  // nobody to probe cheaply: a plain round
+    probe_ = !probers_.empty() && probers_.size() < reqs.size();
+  } else {
+    probe_ = false;
+  }
+  const bool probing = !probers_.empty();
   int64_t used = 0;
   int max_depth = 0;
   catch_up_.clear();
@@ -128,7 +142,8 @@ int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t bu
       continue;
     }
     const int64_t len = int64_t(r->output.size());
-    int64_t d = (s.next_draft < 0 && s.pending.empty()) || (probe_ && r != prober) ? 0 : depth;
+    const bool left_out = probing && std::find(probers_.begin(), probers_.end(), r) == probers_.end();
+    int64_t d = (s.next_draft < 0 && s.pending.empty()) || left_out ? 0 : depth;
     // Never draft past the last token the request may produce: the verify's K/V stays inside the pages
     // reserved at admission (prompt + max_new_tokens) and the context.
     d = std::min<int64_t>(d, r->req.sampling.max_new_tokens - len - 1);

@@ -137,7 +137,8 @@ class SpeculativeDecoder {
   SpecDepthPolicy policy_;
   bool warned_ = false;
   int round_depth_ = 0;   // this iteration's policy depth
-  bool probe_ = false;    // this iteration probes from plain decoding with one request of several
+  static constexpr int64_t kProbeMaxCatchUp = 32;  // deferred positions a probe from plain decoding may catch up
+  bool probe_ = false;    // this iteration probes from plain decoding with some requests of several
   double catch_up_seconds_ = 0;  // this iteration's catch-up extend
   size_t scheduled_ = 0;  // rounds taken from cfg_.depth_schedule
   int64_t decisions_ = 0;  // for the periodic debug line
@@ -156,6 +157,7 @@ class SpeculativeDecoder {
   KvPagePool* pool_ = nullptr;  // the pool plan() ran on (verify adopts and releases forks there)
   std::vector<int32_t> kid_tokens_;
   std::vector<std::pair<size_t, size_t>> beam_slots_;  // (tree, beam) of each draft input
+  std::vector<RequestState*> probers_;
 };
 
 }  // namespace glm
