@@ -330,11 +330,7 @@ bool Scheduler::step() {
   if (batch_reqs_.empty()) return false;
   int64_t batch_tokens = 0;
   for (const auto& in : batch_inputs_) batch_tokens += int64_t(in.tokens.size());
-  const auto t0 = std::chrono::steady_clock::now();
   ForwardResult res = model_->forward(std::span<const SequenceInput>(batch_inputs_), *kv_pool_);
-  if (spec_ && n_decode == batch_reqs_.size())  // decode-only forwards time the verify cost online
-    spec_->policy().record_target(batch_tokens,
-                                  std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   const int64_t vocab = model_->config().vocab_size;
   int64_t row = 0, token = 0;  // first logits row / hidden row of each sequence
   for (size_t i = 0, k = 0; i < batch_reqs_.size(); k += size_t(batch_spans_[i]), ++i) {

@@ -1,6 +1,7 @@
 #include "engine/spec_depth.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <iterator>
 
 #include "core/log.h"
@@ -14,7 +15,8 @@ constexpr double kDecay = 0.995;   // per recorded round: acceptance adapts over
 constexpr int kExploreEvery = 16;
 constexpr int kExploreMax = 128;
 constexpr int kExploreHopeless = 1024;  // no acceptance could make drafting pay at the measured costs
-constexpr int64_t kMeasuredSamples = 2;  // a ratio timed this often no longer needs whole-batch probes
+constexpr int64_t kMeasuredSamples = 2;
+constexpr int kCostProbes = 4;  // back-to-back whole-batch probes (they need not be recorded: partial batches)  // a ratio timed this often no longer needs whole-batch probes
 
 // EMA that one preempted or cache-cold sample cannot swing: a new sample counts at most at twice (or half)
 // the current value.
@@ -88,6 +90,11 @@ double SpecDepthPolicy::plain_seconds(int batch) const {
   return plain_s_.empty() ? model_cost(0, batch) : cost_at(plain_s_, std::max(batch, 1));
 }
 
+bool SpecDepthPolicy::plain_measured(int batch) const {
+  auto it = plain_s_.lower_bound(int64_t(1) << batch_class(batch));
+  return it != plain_s_.end() && batch_class(int(it->first)) == batch_class(batch);
+}
+
 bool SpecDepthPolicy::measured(int depth, int batch) const {
   auto it = ratio_.find({batch_class(batch), depth});
   return depth == 0 || (it != ratio_.end() && it->second.samples >= kMeasuredSamples);
@@ -99,6 +106,7 @@ void SpecDepthPolicy::record_iteration(int depth, int batch, double seconds) {
     ema(plain_s_, batch, seconds);
     return;
   }
+  if (!plain_measured(batch)) return;  // a ratio to the forward-only model would be meaningless
   const double plain = plain_seconds(batch);
   if (!(plain > 0)) return;
   Ratio& r = ratio_[{batch_class(batch), std::min(depth, max_depth_)}];
@@ -111,16 +119,26 @@ void SpecDepthPolicy::record_iteration(int depth, int batch, double seconds) {
 double SpecDepthPolicy::cost_ratio(int depth, int batch) const {
   if (depth <= 0) return 1.0;
   const int c = batch_class(batch);
-  auto prior = [&](int k) { return model_cost(k, batch) / model_cost(0, batch); };
   auto it = ratio_.find({c, depth});
   if (it != ratio_.end() && it->second.samples > 0) return it->second.value;
-  // Unmeasured here: the forward-only model, scaled by how far it was off for the most-measured depth.
+  // Unmeasured here: the forward-only model, scaled by how far it was off for the most-measured depth of
+  // this class, or else of the nearest class measured (the model leaves out the per-round costs that
+  // whole iterations have, and those hardly depend on the batch).
   auto best = ratio_.end();
-  for (auto o = ratio_.begin(); o != ratio_.end(); ++o)
-    if (o->first.first == c && o->second.samples > 0 && (best == ratio_.end() || o->second.samples > best->second.samples))
+  for (auto o = ratio_.begin(); o != ratio_.end(); ++o) {
+    if (o->second.samples == 0) continue;
+    if (best == ratio_.end()) {
       best = o;
-  if (best == ratio_.end()) return prior(depth);
-  return best->second.value * prior(depth) / prior(best->first.second);
+      continue;
+    }
+    const int d = std::abs(o->first.first - c), bd = std::abs(best->first.first - c);
+    if (d < bd || (d == bd && o->second.samples > best->second.samples)) best = o;
+  }
+  auto prior = [&](int k, int b) { return model_cost(k, b) / model_cost(0, b); };
+  if (best == ratio_.end()) return prior(depth, batch);
+  const auto [mc, mk] = best->first;
+  const int mb = mc == c ? batch : 1 << mc;  // the measured class's smallest batch
+  return best->second.value / prior(mk, mb) * prior(depth, batch);
 }
 
 int SpecDepthPolicy::best_depth(int batch) const {
@@ -143,24 +161,29 @@ bool SpecDepthPolicy::hopeless(int batch) const {
   return true;
 }
 
-int SpecDepthPolicy::choose(int batch) {
+int SpecDepthPolicy::choose(int batch, bool cheap_probe) {
   int k = best_depth(batch);
   // Hysteresis: resuming drafting costs a catch-up extend, and timings on a shared machine are noisy.
   if (!drafting_ && k > 0 && gain(k, batch) < kSwitchGain) k = 0;
   drafting_ = k > 0;
   probe_from_plain_ = probe_measures_cost_ = false;
   int chosen = k;
-  if (++since_probe_ >= probe_every_) {
+  // A probe from plain decoding also waits for a plain round of this batch class: ratios are relative to it.
+  if (++since_probe_ >= probe_every_ && (k > 0 || (cheap_probe && plain_measured(batch)))) {
     since_probe_ = 0;
     if (k == 0) {
-      // Probes refresh the acceptance estimate; where even full acceptance could not pay for the measured
-      // cost of any depth, only the costs need an occasional re-measurement.
-      probe_every_ = std::min(probe_every_ * 2, hopeless(batch) ? kExploreHopeless : kExploreMax);
       if (max_depth_ > 0) {
         chosen = 1;
         probe_from_plain_ = true;
         probe_measures_cost_ = !measured(1, batch);
       }
+      // Probes refresh the acceptance estimate; where even full acceptance could not pay for the measured
+      // cost of any depth, only the costs need an occasional re-measurement. A probe that measures the cost
+      // is repeated at the next cheap round (the requests it drafted for are current then).
+      if (probe_measures_cost_ && ++cost_probes_ <= kCostProbes)
+        since_probe_ = probe_every_;
+      else
+        probe_every_ = std::min(probe_every_ * 2, hopeless(batch) ? kExploreHopeless : kExploreMax);
     } else {
       // Probes cycle deeper, shallower and plain, so the neighbours' ratios and the plain cost stay current.
       probe_every_ = kExploreEvery;

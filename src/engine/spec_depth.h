@@ -27,12 +27,15 @@
 // iteration cannot swing a decision).
 // Exploration: every 16th round while drafting is a probe, cycling one step deeper than the best, one
 // step shallower and plain decoding, so the neighbours' ratios and the plain cost they are relative to stay
-// current. While plain decoding is best, every 16th round (the interval doubling after each probe up to
-// 128, or 1024 once the measured costs are such that no depth could pay even if every draft were accepted:
-// then the probes only re-measure costs, and on small models, where drafting never pays, they cost nothing
-// noticeable) probes depth 1; the probe drafts for one request only (probe_from_plain()), bounding its cost, unless
-// depth 1 was never measured in this batch class (probe_measures_cost()): then the whole batch drafts once
-// so that its ratio gets measured.
+// current. While plain decoding is best, depth 1 is probed from the first round on, then after 16 rounds,
+// the interval doubling after each probe up to 128 (or up to 1024 once the measured costs are such that no
+// depth could pay even if every draft were accepted: then probes only re-measure costs). A due probe
+// waits for a cheap round (choose(.., cheap_probe)): the caller's drafts are deferred while plain decoding,
+// and only a request whose draft is current (freshly prefilled, or probed the round before) can draft
+// without a catch-up over its whole deferred history, which on a small model costs more than the probe
+// tells. The probe drafts for one request only (probe_from_plain()), bounding its cost, unless depth 1
+// was never measured in this batch class (probe_measures_cost()): then the whole batch drafts, and again
+// at the next cheap round (up to 4 times) until its ratio is measured.
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -61,8 +64,9 @@ class SpecDepthPolicy {
   // The depth with the largest gain for `batch` requests decoding together (no hysteresis, no probes).
   int best_depth(int batch) const;
   // The depth for this round: best_depth with hysteresis when leaving plain decoding, plus the periodic
-  // exploration round (call once per round).
-  int choose(int batch);
+  // exploration round (call once per round). cheap_probe: a probe from plain decoding would be cheap now
+  // (some request's draft is current); a due probe waits for such a round.
+  int choose(int batch, bool cheap_probe = true);
   // The last choose() was a probe while plain decoding is best: draft for a single request ...
   bool probe_from_plain() const { return probe_from_plain_; }
   // ... unless this is set: the probed depth's cost is unmeasured in this batch class, draft for all.
@@ -82,6 +86,7 @@ class SpecDepthPolicy {
   static double cost_at(const std::map<int64_t, double>& table, int64_t n);
   double model_cost(int depth, int batch) const;  // forward-only seconds
   double plain_seconds(int batch) const;          // measured plain round, else the forward-only model
+  bool plain_measured(int batch) const;           // a plain round of batch's class was timed
   static int batch_class(int batch);
 
   int max_depth_;
@@ -93,7 +98,8 @@ class SpecDepthPolicy {
     int64_t samples = 0;
   };
   std::map<std::pair<int, int>, Ratio> ratio_;  // by (batch class, depth), depth >= 1
-  int since_probe_ = 0, probe_every_ = 16, probe_phase_ = 0;
+  int since_probe_ = 15, probe_every_ = 16, probe_phase_ = 0;  // the first round may probe
+  int cost_probes_ = 0;
   bool drafting_ = false;  // the last non-probe choice was a depth > 0 (hysteresis)
   bool probe_from_plain_ = false, probe_measures_cost_ = false;
   std::vector<int64_t> chosen_;  // rounds per chosen depth (debug log)

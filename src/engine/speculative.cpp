@@ -70,7 +70,7 @@ void SpeculativeDecoder::calibrate(KvPagePool& pool) {
                verify, draft_best[0] / target_best[0]);
 }
 
-int SpeculativeDecoder::depth_for_round(int batch) {
+int SpeculativeDecoder::depth_for_round(int batch, bool cheap_probe) {
   if (spdlog::should_log(spdlog::level::debug) && ++decisions_ % 32 == 0)
     spdlog::debug("speculative depth policy: {}", policy_.describe(batch));
   if (!cfg_.depth_schedule.empty())
@@ -86,7 +86,7 @@ int SpeculativeDecoder::depth_for_round(int batch) {
     return tree_guard_.choose(batch) ? cfg_.num_steps : 0;
   }
   if (!cfg_.adaptive && !cfg_.guard) return cfg_.num_steps;
-  const int chosen = policy_.choose(batch);
+  const int chosen = policy_.choose(batch, cheap_probe);
   if (cfg_.adaptive) return chosen;
   const int K = cfg_.num_steps;
   if (policy_.gain(K, batch) >= 1.0) return K;
@@ -106,26 +106,28 @@ int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t bu
   pool_ = &pool;
   plan_tokens_ = round_tokens_;
   if (reqs.empty()) return 0;
-  int depth = depth_for_round(int(reqs.size()));
+  // A probe from plain decoding waits for a request whose draft is (nearly) current: freshly prefilled,
+  // or probed the round before. Catching up a long deferred history would cost more than the probe tells,
+  // and on a model where drafting never pays that catch-up would be all that speculation costs.
+  const int64_t H = target_.config().hidden_size;
+  auto current = [&](const RequestState* r) {
+    return (r->spec.next_draft >= 0 || !r->spec.pending.empty()) && int64_t(r->spec.pending.size()) / H <= kProbeMaxCatchUp;
+  };
+  int depth = depth_for_round(int(reqs.size()), std::any_of(reqs.begin(), reqs.end(), current));
   while (depth > 0 && int64_t(reqs.size()) * (depth + 1) > budget) --depth;
   round_depth_ = depth;
-  // A probe while plain decoding is best drafts only for requests whose draft is nearly current (freshly
-  // prefilled, or probed lately): catching up a long deferred history would cost more than the probe tells,
-  // and on a model where drafting never pays that catch-up is all speculation would cost. Of those, one
-  // request (the least behind) drafts, so the probe costs one request's worth, or all of them when the
-  // policy needs the depth's cost. An iteration where not every request drafted is not recorded.
+  // Of the current requests one (the least behind) drafts in a probe, so that it costs one request's
+  // worth, or all of them when the policy needs the depth's cost. An iteration where not every request
+  // drafted is not recorded.
   probers_.clear();
   if (depth > 0 && cfg_.depth_schedule.empty() && policy_.probe_from_plain()) {
-    const int64_t H = target_.config().hidden_size;
     for (RequestState* r : reqs)
-      if ((r->spec.next_draft >= 0 || !r->spec.pending.empty()) &&
-          int64_t(r->spec.pending.size()) / H <= kProbeMaxCatchUp)
-        probers_.push_back(r);
+      if (current(r)) probers_.push_back(r);
     if (!policy_.probe_measures_cost() && probers_.size() > 1)
       probers_.assign(1, *std::min_element(probers_.begin(), probers_.end(), [](RequestState* a, RequestState* b) {
         return a->spec.pending.size() < b->spec.pending.size();
       }));
-    if (probers_.empty()) depth = round_depth_ = 0;  // nobody to probe cheaply: a plain round
+    if (probers_.empty()) depth = round_depth_ = 0;
     probe_ = !probers_.empty() && probers_.size() < reqs.size();
   } else {
     probe_ = false;
@@ -161,6 +163,12 @@ int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t bu
     const auto t0 = std::chrono::steady_clock::now();
     extend(catch_up_, nullptr, pool);
     catch_up_seconds_ = seconds_since(t0);
+    if (spdlog::should_log(spdlog::level::debug)) {
+      int64_t n = 0;
+      for (const Extend& e : catch_up_) n += int64_t(e.r->spec.pending.size());
+      spdlog::debug("speculative: drafting resumes at depth {} for {} of {} requests after a catch-up of {:.3g} ms",
+                    round_depth_, catch_up_.size(), reqs.size(), catch_up_seconds_ * 1e3);
+    }
   }
   for (RequestState* r : reqs) {
     SpecState& s = r->spec;
@@ -170,7 +178,7 @@ int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t bu
   }
   if (cfg_.tree()) return used + plan_tree(reqs, budget - used, pool);
   // Chain: draft j at position n_pos + j - 2 reads d_{j-1} and the draft's previous hidden state.
-  const int64_t H = target_.config().hidden_size, V = target_.config().vocab_size;
+  const int64_t V = target_.config().vocab_size;
   for (int j = 2; j <= max_depth; ++j) {
     chain_.clear();
     inputs_.clear();
@@ -185,9 +193,7 @@ int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t bu
       inputs_.push_back(in);
       hidden_.insert(hidden_.end(), r->spec.hidden.begin(), r->spec.hidden.end());
     }
-    const auto t0 = std::chrono::steady_clock::now();
     ForwardResult res = draft_.forward(std::span<const SequenceInput>(inputs_), hidden_.data(), pool);
-    policy_.record_draft(int64_t(chain_.size()), seconds_since(t0));
     for (size_t i = 0; i < chain_.size(); ++i) {
       RequestState& r = *chain_[i];
       r.spec.verify.push_back(argmax_row(res.logits + int64_t(i) * V, V));
@@ -298,9 +304,7 @@ void SpeculativeDecoder::extend_group(std::span<const Extend> items, const Forwa
     inputs_.push_back(in);
     off += size_t(n);
   }
-  const auto t0 = std::chrono::steady_clock::now();
   ForwardResult res = draft_.forward(std::span<const SequenceInput>(inputs_), hidden_.data(), pool);
-  policy_.record_draft(int64_t(tokens_.size()), seconds_since(t0));
   int64_t row = 0;
   for (size_t i = 0; i < items.size(); ++i) {
     const Extend& e = items[i];

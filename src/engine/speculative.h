@@ -101,7 +101,7 @@ class SpeculativeDecoder {
     int64_t start, n, hidden_row;  // new positions [start, start + n) from target rows; pending ones go first
     bool verified = false;
   };
-  int depth_for_round(int batch);
+  int depth_for_round(int batch, bool cheap_probe);
   // Tree drafting (speculative_tree.cpp). One request's round: its candidates, beams and forks.
   struct TreeRound {
     RequestState* r = nullptr;
@@ -137,7 +137,7 @@ class SpeculativeDecoder {
   SpecDepthPolicy policy_;
   bool warned_ = false;
   int round_depth_ = 0;   // this iteration's policy depth
-  static constexpr int64_t kProbeMaxCatchUp = 32;  // deferred positions a probe from plain decoding may catch up
+  static constexpr int64_t kProbeMaxCatchUp = 2;  // deferred positions a probe from plain decoding may catch up
   bool probe_ = false;    // this iteration probes from plain decoding with some requests of several
   double catch_up_seconds_ = 0;  // this iteration's catch-up extend
   size_t scheduled_ = 0;  // rounds taken from cfg_.depth_schedule

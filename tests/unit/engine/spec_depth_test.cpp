@@ -147,10 +147,10 @@ TEST(SpecDepthPolicy, AcceptanceAndExpectedTokens) {
 }
 
 TEST(SpecDepthPolicy, ProbesFromPlainDecodingBackOff) {
-  // While plain decoding is best, the 16th choice probes depth 1 and the interval doubles after each
-  // probe (16, 32, 64, 128, 128, ...); the first probes of an unmeasured batch class draft for the whole
-  // batch. Where depth 1 costs 1.5 rounds it could pay at high acceptance: the interval stops at 128.
-  // Where it costs 3 rounds no acceptance could pay (2 tokens at most): the interval keeps doubling.
+  // While plain decoding is best, depth 1 is probed once a plain round is timed (the whole batch until its
+  // cost is measured: rounds 2-4), then after 32, 64, 128 rounds and so on. Where depth 1 costs 1.5 rounds it could pay at
+  // high acceptance: the interval stops at 128. Where it costs 3 rounds no acceptance could pay (2 tokens
+  // at most): the interval keeps doubling.
   for (double ratio : {1.5, 3.0}) {
     SpecDepthPolicy p(1);
     for (int n = 1; n <= 40; ++n) p.record_target(n, double(n));
@@ -158,7 +158,7 @@ TEST(SpecDepthPolicy, ProbesFromPlainDecodingBackOff) {
     for (int i = 0; i < 100; ++i) p.record_round(1, 0);  // nothing accepted: plain is best either way
     std::vector<int> probes;
     std::vector<bool> whole;
-    for (int i = 1; i <= 16 + 32 + 64 + 128 + 256 + 10; ++i) {
+    for (int i = 1; i <= 700; ++i) {
       const int k = p.choose(8);
       p.record_iteration(k, 8, k == 0 ? 1.0 : ratio);
       if (k == 1) {
@@ -167,12 +167,25 @@ TEST(SpecDepthPolicy, ProbesFromPlainDecodingBackOff) {
         EXPECT_TRUE(p.probe_from_plain());
       }
     }
-    EXPECT_EQ(std::vector<bool>(whole.begin(), whole.begin() + 3), (std::vector<bool>{true, true, false}));
+    EXPECT_EQ(std::vector<bool>(whole.begin(), whole.begin() + 4), (std::vector<bool>{true, true, false, false}));
     if (ratio < 2)
-      EXPECT_EQ(probes, (std::vector<int>{16, 48, 112, 240, 368, 496})) << "ratio " << ratio;
+      EXPECT_EQ(probes, (std::vector<int>{2, 3, 4, 36, 100, 228, 356, 484, 612})) << "ratio " << ratio;
     else
-      EXPECT_EQ(probes, (std::vector<int>{16, 48, 112, 240, 496})) << "ratio " << ratio;
+      EXPECT_EQ(probes, (std::vector<int>{2, 3, 4, 36, 100, 228, 484})) << "ratio " << ratio;
   }
+}
+
+TEST(SpecDepthPolicy, ADueProbeWaitsForACheapRound) {
+  SpecDepthPolicy p(1);
+  for (int n = 1; n <= 40; ++n) p.record_target(n, double(n));
+  p.record_draft(1, 0.5);
+  std::vector<int> probes;
+  for (int i = 1; i <= 300; ++i) {
+    const int k = p.choose(1, /*cheap_probe=*/i == 200);
+    p.record_iteration(k, 1, k == 0 ? 1.0 : 3.0);
+    if (k == 1) probes.push_back(i);
+  }
+  EXPECT_EQ(probes, (std::vector<int>{200}));
 }
 
 }  // namespace
