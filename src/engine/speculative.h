@@ -22,7 +22,9 @@
 //      those positions and yields d1 and the hidden state for the next round. A decoding request that
 //      drafted nothing this round (depth 0: the policy chose plain decoding, or its cap) defers its
 //      extend: the target's hidden states go to SpecState::pending, and plan() catches its draft up in
-//      one forward when it drafts again, so plain rounds cost what plain decoding costs.
+//      one forward when it drafts again, so plain rounds cost what plain decoding costs. A probe from
+//      plain decoding (spec_depth.h) drafts only for requests whose draft is current (kProbeMaxCatchUp),
+//      and the catch-up time of a round that resumes drafting is left out of the timing the policy learns.
 // Tree drafting (topk > 1, engine/spec_tree.h; speculative_tree.cpp): plan() drafts a tree per request
 // instead of a chain (top-k beams, the num_draft_tokens - 1 best nodes kept) and gives each root-to-leaf
 // path its own forked sequence; append_inputs() hands the scheduler one verify input per path;
@@ -57,8 +59,9 @@ class SpeculativeDecoder {
   const SpecConfig& config() const { return cfg_; }
   SpecDepthPolicy& policy() { return policy_; }
 
-  // Start-up calibration of the depth policy: times the target over 1..num_steps+1 tokens and the draft
-  // over one token (best of three) on a scratch sequence of `pool`, which is left as it was.
+  // Start-up calibration of the depth policy's prior: times the target over 1..num_steps+1 and
+  // B(num_steps+1) tokens (B = 2, 4, 8) and the draft over 1, 2, 4, 8 tokens (best of three) on a scratch
+  // sequence of `pool`, which is left as it was. Measured whole iterations replace it (spec_depth.h).
   void calibrate(KvPagePool& pool);
 
   // Step 1 (above) for the decoding requests; `budget` is the batch's token capacity left. Returns the
