@@ -180,7 +180,9 @@ int SpecDepthPolicy::choose(int batch, bool cheap_probe) {
       // Probes refresh the acceptance estimate; where even full acceptance could not pay for the measured
       // cost of any depth, only the costs need an occasional re-measurement. A probe that measures the cost
       // is repeated at the next cheap round (the requests it drafted for are current then).
-      if (probe_measures_cost_ && ++cost_probes_ <= kCostProbes)
+      auto r = ratio_.find({batch_class(batch), 1});
+      const int64_t samples = r == ratio_.end() ? 0 : r->second.samples;
+      if (probe_measures_cost_ && samples + 1 < kMeasuredSamples && ++cost_probes_ <= kCostProbes)
         since_probe_ = probe_every_;
       else
         probe_every_ = std::min(probe_every_ * 2, hopeless(batch) ? kExploreHopeless : kExploreMax);
