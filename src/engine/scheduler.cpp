@@ -328,8 +328,6 @@ bool Scheduler::step() {
     batch_spans_.push_back(1);
   }
   if (batch_reqs_.empty()) return false;
-  int64_t batch_tokens = 0;
-  for (const auto& in : batch_inputs_) batch_tokens += int64_t(in.tokens.size());
   ForwardResult res = model_->forward(std::span<const SequenceInput>(batch_inputs_), *kv_pool_);
   const int64_t vocab = model_->config().vocab_size;
   int64_t row = 0, token = 0;  // first logits row / hidden row of each sequence

@@ -160,15 +160,13 @@ int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t bu
   // Its time is a switching cost, left out of the iteration the policy times (spec_depth.h).
   catch_up_seconds_ = 0;
   if (!catch_up_.empty()) {
+    int64_t positions = 0;
+    for (const Extend& e : catch_up_) positions += int64_t(e.r->spec.pending.size()) / H;
     const auto t0 = std::chrono::steady_clock::now();
     extend(catch_up_, nullptr, pool);
     catch_up_seconds_ = seconds_since(t0);
-    if (spdlog::should_log(spdlog::level::debug)) {
-      int64_t n = 0;
-      for (const Extend& e : catch_up_) n += int64_t(e.r->spec.pending.size());
-      spdlog::debug("speculative: drafting resumes at depth {} for {} of {} requests after a catch-up of {:.3g} ms",
-                    round_depth_, catch_up_.size(), reqs.size(), catch_up_seconds_ * 1e3);
-    }
+    spdlog::debug("speculative: drafting resumes at depth {} for {} of {} requests after a catch-up over {} positions "
+                  "({:.3g} ms)", round_depth_, catch_up_.size(), reqs.size(), positions, catch_up_seconds_ * 1e3);
   }
   for (RequestState* r : reqs) {
     SpecState& s = r->spec;
