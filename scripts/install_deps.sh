@@ -30,5 +30,12 @@ PY=/usr/bin/python3
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-.venv/bin/python -m pip install -q --disable-pip-version-check -r tests/python/requirements.txt
+# pip takes ~25 s to re-resolve an already satisfied list (parsing every installed package's metadata), so
+# a stamp of the requirements file it last installed skips it until the file changes.
+STAMP=.venv/.requirements.sha256
+want="$(sha256sum tests/python/requirements.txt | cut -d' ' -f1)"
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
+  .venv/bin/python -m pip install -q --disable-pip-version-check -r tests/python/requirements.txt
+  echo "$want" > "$STAMP"
+fi
 echo "[install_deps] done"

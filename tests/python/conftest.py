@@ -81,6 +81,11 @@ def launch_glmserve(model, *flags, wait_ready=True, prefix=()):
     api_key = None
     model_name = model_dir
     flags = list(flags)
+    # One compute thread unless the test asks for more: the tiny fixtures gain nothing from a second
+    # one, and its spinning competes with this client (and anything else) for the 2 CI cores. That
+    # results do not depend on the thread count is tested in the C++ model and kernel tests.
+    if "--threads" not in flags:
+        flags += ["--threads", "1"]
     for i, f in enumerate(flags[:-1]):
         if f == "--api-key":
             api_key = flags[i + 1]

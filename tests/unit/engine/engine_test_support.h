@@ -1,6 +1,6 @@
 #pragma once
-// Engine test helpers: deterministic prompts, greedy requests, and a collector of the GenerateOutput events a
-// Scheduler sends (per request id) that waits for requests to finish.
+// Engine test helpers: the thread pool, deterministic prompts, greedy requests, and a collector of the
+// GenerateOutput events a Scheduler sends (per request id) that waits for requests to finish.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -11,10 +11,22 @@
 #include <string>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "engine/engine.h"
 #include "engine/request.h"
 
 namespace glm::testing {
+
+// The pool every engine test runs its models on: ONE thread. These tests are about scheduling,
+// batching, caching and speculation against an oracle run on the same pool; that kernels give the same
+// bits for any thread count is proven where it is the subject (model/batch_invariance_test.cpp,
+// kernels/linear_test.cpp). A 2-thread pool here spent two thirds of its CPU time spinning on the
+// tiny fixtures, and under `ctest -j2` two such processes oversubscribed the 2 CI cores (a 9 s test
+// took 220 s).
+inline ThreadPool& engine_pool() {
+  static ThreadPool p(1, false);
+  return p;
+}
 
 // A prompt of `len` ids in [10, 10 + min(vocab, 1400)), different for each seed (below the tiny vocab's specials).
 inline std::vector<int32_t> prompt_of(int len, int seed, int64_t vocab = 1400) {

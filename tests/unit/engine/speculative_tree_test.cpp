@@ -15,10 +15,7 @@
 namespace glm {
 namespace {
 
-ThreadPool& pool() {
-  static ThreadPool p(2, false);
-  return p;
-}
+ThreadPool& pool() { return testing::engine_pool(); }
 
 std::string fixture(const std::string& name) { return std::string(GLM_FIXTURES_DIR) + "/" + name; }
 

@@ -18,10 +18,7 @@ namespace {
 
 const std::string kModelDir = std::string(GLM_FIXTURES_DIR) + "/glm45-tiny";
 
-ThreadPool& pool() {
-  static ThreadPool p(2, false);
-  return p;
-}
+ThreadPool& pool() { return testing::engine_pool(); }
 
 std::unique_ptr<Glm4MoeModel> load_model(int64_t max_batch_tokens = 256, const std::string& dir = kModelDir) {
   LoadOptions opt;
