@@ -13,9 +13,11 @@ APT_PACKAGES=(
   libopenmpi-dev openmpi-bin
   python3 python3-venv python3-pip curl
 )
+# One dpkg-query for the whole list (one per package took a second on every run).
+installed="$(dpkg-query -W -f='${Package}\t${Status}\n' "${APT_PACKAGES[@]}" 2>/dev/null || true)"
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  grep -qxF "$p"$'\t'"install ok installed" <<<"$installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
