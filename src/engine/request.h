@@ -51,6 +51,9 @@ struct GenerateRequest {
   SamplingParams sampling;
   bool return_logprob = false;
   int top_logprobs_num = 0;        // top alternatives reported per output token
+  // >= 0: also score the prompt tokens from this position on (SGLang logprob_start_len; -1 = output
+  // only). Such a request recomputes those positions instead of taking them from the prefix cache.
+  int logprob_start_len = -1;
   bool return_hidden_states = false;
 };
 
@@ -68,6 +71,8 @@ struct GenerateOutput {
   std::vector<int32_t> new_token_ids;  // tokens produced since the previous event
   std::string new_text;                // their text (incremental detokenization; stop text trimmed)
   std::vector<TokenLogprob> logprobs;  // one per new token when return_logprob
+  // Prompt positions max(logprob_start_len, 1) .. end, all in the request's first event.
+  std::vector<TokenLogprob> input_logprobs;
   bool finished = false;
   FinishReason finish_reason = FinishReason::None;
   // What ended it: a stop string, a stop token id, or nothing (EOS reports its id, as SGLang does).

@@ -43,6 +43,7 @@ struct RequestState {
   std::unique_ptr<sampling::Sampler> sampler;
   std::unique_ptr<IncrementalDecoder> decoder;
   StopStringMatcher stops;
+  std::vector<TokenLogprob> input_logprobs;  // prompt logprobs gathered over prefill chunks, sent once
   std::string text;                  // all decoded output text
   size_t emitted = 0;                // bytes of `text` already sent
   bool done = false;

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "engine/prompt_logprobs.h"
 #include "sampling/processor_registry.h"
 
 namespace glm {
@@ -267,7 +268,10 @@ void Scheduler::admit() {
   if (!cache_) return;
   for (RequestState* r : admitted_) {
     // Leave one prompt token to compute: its logits give the first output token.
-    r->cached_tokens = cache_->match_into(r->req.input_ids, r->prompt_len() - 1, r->kv);
+    // Prompt logprobs from position s need the logits of position s - 1 computed here.
+    int64_t limit = r->prompt_len() - 1;
+    if (r->req.logprob_start_len >= 0) limit = std::min<int64_t>(limit, std::max(r->req.logprob_start_len - 1, 0));
+    r->cached_tokens = cache_->match_into(r->req.input_ids, limit, r->kv);
     if (spec_ && r->cached_tokens > 0) {
       // The draft's K/V at the last matched position was made with the token after it, which the cache
       // key does not hold: recompute that position (its target K/V comes out identical).
@@ -322,6 +326,7 @@ bool Scheduler::step() {
     in.kv = &r.kv;
     in.tokens = std::span<const int32_t>(r.req.input_ids.data() + r.prefilled, size_t(n));
     in.start_pos = r.prefilled;
+    in.all_logits = r.req.logprob_start_len >= 0;  // every row scores a prompt token
     prefill_budget -= n;
     batch_reqs_.push_back(&r);
     batch_inputs_.push_back(in);
@@ -344,6 +349,11 @@ bool Scheduler::step() {
     const size_t before = r.output.size();
     if (r.in_prefill()) {
       r.prefilled += n;
+      if (in.all_logits) {
+        append_prompt_logprobs(logits, n, vocab, in.start_pos, r.req.input_ids, r.req.logprob_start_len,
+                               r.req.top_logprobs_num, r.input_logprobs);
+        logits += (n - 1) * vocab;  // the last row samples the first output token
+      }
       if (!r.in_prefill()) sample_and_emit(r, logits);  // else more prompt chunks to go
       if (spec_ && !r.done) spec_->add_extend(r, in.start_pos, n, token - n, false);
     } else if (spec_) {
@@ -386,6 +396,7 @@ void Scheduler::log_decode() {
 
 void Scheduler::sample_and_emit(RequestState& r, const float* logits) {
   GenerateOutput out;
+  out.input_logprobs = std::move(r.input_logprobs);  // empty after the first event
   if (r.req.sampling.max_new_tokens == 0) {
     finish(r, FinishReason::Length, out);
     return;

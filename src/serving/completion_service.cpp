@@ -31,6 +31,7 @@ CompletionPlan plan_completion(const ServingContext& ctx, const CompletionReques
       if (fitted.seed && k > 0) g.sampling.seed = *fitted.seed + static_cast<uint64_t>(k);
       g.return_logprob = req.logprobs.has_value();
       g.top_logprobs_num = req.logprobs.value_or(0);
+      if (req.echo && req.logprobs) g.logprob_start_len = 0;  // the echoed prompt is scored too
       plan.requests.push_back(std::move(g));
       plan.echo_texts.push_back(req.echo ? texts[p] : "");
     }
@@ -45,13 +46,26 @@ Json empty_completion_logprobs() {
               {"tokens", Json::array()},
               {"top_logprobs", Json::array()}};
 }
+// echo + logprobs (serving_completions.py with echo): the prompt's tokens come first, the first one
+// with null logprob and top_logprobs (nothing predicts it), text_offset counting from the prompt start.
+void append_echo_logprobs(Json& lp, const GenerateRequest& g, const std::vector<TokenLogprob>& input,
+                          const TextBackend& text) {
+  if (g.input_ids.empty()) return;
+  const std::string first = text.token_text(g.input_ids[0]);
+  lp["text_offset"].push_back(0);
+  lp["token_logprobs"].push_back(nullptr);
+  lp["tokens"].push_back(first);
+  lp["top_logprobs"].push_back(nullptr);
+  size_t offset = first.size();
+  append_completion_logprobs(lp, input, text, offset);
+}
 }  // namespace
 
 Json run_completion(const ServingContext& ctx, const CompletionRequest& req, CompletionPlan& plan,
                     RequestStream& stream) {
   const size_t n = stream.size();
   std::vector<std::string> texts(plan.echo_texts);
-  std::vector<std::vector<TokenLogprob>> lps(n);
+  std::vector<std::vector<TokenLogprob>> lps(n), input_lps(n);
   std::vector<GenerateOutput> last(n);
   RequestTimer timer;
   IndexedOutput ev;
@@ -59,6 +73,7 @@ Json run_completion(const ServingContext& ctx, const CompletionRequest& req, Com
     if (!stream.next(ev, std::chrono::milliseconds(1000))) continue;
     timer.on_tokens(ctx.metrics, static_cast<int>(ev.out.new_token_ids.size()));
     texts[ev.index] += ev.out.new_text;
+    if (!ev.out.input_logprobs.empty()) input_lps[ev.index] = std::move(ev.out.input_logprobs);
     for (auto& lp : ev.out.logprobs) lps[ev.index].push_back(std::move(lp));
     last[ev.index] = std::move(ev.out);
   }
@@ -70,6 +85,7 @@ Json run_completion(const ServingContext& ctx, const CompletionRequest& req, Com
     c["text"] = texts[i];
     if (req.logprobs) {
       Json lp = empty_completion_logprobs();
+      if (req.echo) append_echo_logprobs(lp, plan.requests[i], input_lps[i], *ctx.text);
       size_t offset = plan.echo_texts[i].size();
       append_completion_logprobs(lp, lps[i], *ctx.text, offset);
       c["logprobs"] = lp;
@@ -121,14 +137,17 @@ Json CompletionStreamWriter::chunk(int index, const std::string& text, Json logp
 void CompletionStreamWriter::on_event(const IndexedOutput& ev, std::string& out) {
   const int i = ev.index;
   std::string text = ev.out.new_text;
+  const bool first = !echoed_[i];
   if (!echoed_[i]) {
     echoed_[i] = true;
     text = plan_.echo_texts[i] + text;
     offsets_[i] = plan_.echo_texts[i].size();
   }
   Json lp = nullptr;
-  if (req_.logprobs && !ev.out.logprobs.empty()) {
+  const bool echo_lps = req_.logprobs && req_.echo && first;  // the prompt's logprobs lead the first chunk
+  if (req_.logprobs && (!ev.out.logprobs.empty() || echo_lps)) {
     lp = empty_completion_logprobs();
+    if (echo_lps) append_echo_logprobs(lp, plan_.requests[size_t(i)], ev.out.input_logprobs, *ctx_.text);
     append_completion_logprobs(lp, ev.out.logprobs, *ctx_.text, offsets_[i]);
   }
   if (!text.empty() || !lp.is_null()) out += sse_event(chunk(i, text, lp, nullptr, nullptr));
@@ -175,14 +194,21 @@ GeneratePlan plan_generate(const ServingContext& ctx, const NativeGenerateReques
     fit_to_context(ctx, g.input_ids, g.sampling, true);
     g.return_logprob = req.return_logprob;
     g.top_logprobs_num = req.top_logprobs_num;
+    if (req.return_logprob && req.logprob_start_len >= 0) {
+      if (req.logprob_start_len >= static_cast<int>(g.input_ids.size()))
+        bad_request(fmt::format("logprob_start_len ({}) is higher than the number of input tokens ({}). Request "
+                                "with a lower logprob_start_len.",
+                                req.logprob_start_len, g.input_ids.size()));
+      g.logprob_start_len = req.logprob_start_len;
+    }
     plan.requests.push_back(std::move(g));
   }
   return plan;
 }
 
-Json generate_result(const ServingContext& ctx, const NativeGenerateRequest& req, const std::string& text,
-                     const std::vector<int32_t>& ids, const std::vector<TokenLogprob>& lps, const GenerateOutput& last,
-                     double e2e_seconds) {
+Json generate_result(const ServingContext& ctx, const NativeGenerateRequest& req, const GenerateRequest& g,
+                     const std::string& text, const std::vector<int32_t>& ids, const std::vector<TokenLogprob>& input_lps,
+                     const std::vector<TokenLogprob>& lps, const GenerateOutput& last, double e2e_seconds) {
   Json meta = Json::object();
   meta["id"] = last.rid;
   if (last.finished) {
@@ -218,9 +244,24 @@ Json generate_result(const ServingContext& ctx, const NativeGenerateRequest& req
       for (const auto& [id, v] : lp.top) top.push_back(Json::array({v, id, nullptr}));
       tops.push_back(top);
     }
-    meta["input_token_logprobs"] = Json::array();
+    // Prompt logprobs (logprob_start_len >= 0): position 0 has none, as in SGLang ([null, id, null]).
+    Json in_tokens = Json::array(), in_tops = Json::array();
+    if (g.logprob_start_len == 0 && !g.input_ids.empty()) {
+      in_tokens.push_back(Json::array({nullptr, g.input_ids[0], nullptr}));
+      in_tops.push_back(nullptr);
+    }
+    for (const auto& lp : input_lps) {
+      in_tokens.push_back(Json::array({lp.logprob, lp.token_id, nullptr}));
+      Json top = Json::array();
+      for (const auto& [id, v] : lp.top) top.push_back(Json::array({v, id, nullptr}));
+      in_tops.push_back(top);
+    }
+    meta["input_token_logprobs"] = in_tokens;
     meta["output_token_logprobs"] = tokens;
-    if (req.top_logprobs_num > 0) meta["output_top_logprobs"] = tops;
+    if (req.top_logprobs_num > 0) {
+      meta["input_top_logprobs"] = in_tops;
+      meta["output_top_logprobs"] = tops;
+    }
   }
   (void)ctx;
   Json r = Json::object();
@@ -230,11 +271,12 @@ Json generate_result(const ServingContext& ctx, const NativeGenerateRequest& req
   return r;
 }
 
-Json run_generate(const ServingContext& ctx, const NativeGenerateRequest& req, RequestStream& stream) {
+Json run_generate(const ServingContext& ctx, const NativeGenerateRequest& req, const GeneratePlan& plan,
+                  RequestStream& stream) {
   const size_t n = stream.size();
   std::vector<std::string> texts(n);
   std::vector<std::vector<int32_t>> ids(n);
-  std::vector<std::vector<TokenLogprob>> lps(n);
+  std::vector<std::vector<TokenLogprob>> lps(n), input_lps(n);
   std::vector<GenerateOutput> last(n);
   RequestTimer timer;
   IndexedOutput ev;
@@ -242,13 +284,15 @@ Json run_generate(const ServingContext& ctx, const NativeGenerateRequest& req, R
     if (!stream.next(ev, std::chrono::milliseconds(1000))) continue;
     timer.on_tokens(ctx.metrics, static_cast<int>(ev.out.new_token_ids.size()));
     texts[ev.index] += ev.out.new_text;
+    if (!ev.out.input_logprobs.empty()) input_lps[ev.index] = std::move(ev.out.input_logprobs);
     ids[ev.index].insert(ids[ev.index].end(), ev.out.new_token_ids.begin(), ev.out.new_token_ids.end());
     for (auto& lp : ev.out.logprobs) lps[ev.index].push_back(std::move(lp));
     last[ev.index] = std::move(ev.out);
   }
   Json results = Json::array();
   for (size_t i = 0; i < n; ++i) {
-    results.push_back(generate_result(ctx, req, texts[i], ids[i], lps[i], last[i], timer.elapsed()));
+    results.push_back(
+        generate_result(ctx, req, plan.requests[i], texts[i], ids[i], input_lps[i], lps[i], last[i], timer.elapsed()));
     if (ctx.metrics)
       ctx.metrics->observe_finished_request(last[i].prompt_tokens, last[i].completion_tokens, last[i].cached_tokens,
                                             timer.elapsed());
@@ -258,16 +302,18 @@ Json run_generate(const ServingContext& ctx, const NativeGenerateRequest& req, R
 
 GenerateStreamWriter::GenerateStreamWriter(const ServingContext& ctx, const NativeGenerateRequest& req,
                                            const GeneratePlan& plan)
-    : ctx_(ctx), req_(req), texts_(plan.requests.size()), ids_(plan.requests.size()),
-      logprobs_(plan.requests.size()) {}
+    : ctx_(ctx), req_(req), plan_(plan), texts_(plan.requests.size()), ids_(plan.requests.size()),
+      input_logprobs_(plan.requests.size()), logprobs_(plan.requests.size()) {}
 
 void GenerateStreamWriter::on_event(const IndexedOutput& ev, std::string& out) {
   const int i = ev.index;
   timer_.on_tokens(ctx_.metrics, static_cast<int>(ev.out.new_token_ids.size()));
   texts_[i] += ev.out.new_text;
   ids_[i].insert(ids_[i].end(), ev.out.new_token_ids.begin(), ev.out.new_token_ids.end());
+  if (!ev.out.input_logprobs.empty()) input_logprobs_[i] = ev.out.input_logprobs;
   logprobs_[i].insert(logprobs_[i].end(), ev.out.logprobs.begin(), ev.out.logprobs.end());
-  out += sse_event(generate_result(ctx_, req_, texts_[i], ids_[i], logprobs_[i], ev.out, timer_.elapsed()));
+  out += sse_event(generate_result(ctx_, req_, plan_.requests[size_t(i)], texts_[i], ids_[i], input_logprobs_[i],
+                                   logprobs_[i], ev.out, timer_.elapsed()));
   if (ev.out.finished && ctx_.metrics)
     ctx_.metrics->observe_finished_request(ev.out.prompt_tokens, ev.out.completion_tokens, ev.out.cached_tokens,
                                            timer_.elapsed());

@@ -1,6 +1,7 @@
 #pragma once
 // POST /v1/completions (serving_completions.py) and the native POST /generate (io_struct.py
-// GenerateReqInput; cumulative `text` + `meta_info` per streamed event).
+// GenerateReqInput; cumulative `text` + `meta_info` per streamed event). Prompt logprobs: echo +
+// logprobs on /v1/completions, logprob_start_len on /generate (engine/prompt_logprobs.h).
 #include <string>
 #include <vector>
 
@@ -44,7 +45,8 @@ struct GeneratePlan {
 
 GeneratePlan plan_generate(const ServingContext& ctx, const NativeGenerateRequest& req);
 // Non-streaming: one object, or a list for a batch.
-Json run_generate(const ServingContext& ctx, const NativeGenerateRequest& req, RequestStream& stream);
+Json run_generate(const ServingContext& ctx, const NativeGenerateRequest& req, const GeneratePlan& plan,
+                  RequestStream& stream);
 
 // Streaming /generate: each event carries the cumulative text so far (SGLang's default).
 class GenerateStreamWriter {
@@ -56,15 +58,17 @@ class GenerateStreamWriter {
  private:
   const ServingContext& ctx_;
   const NativeGenerateRequest& req_;
+  const GeneratePlan& plan_;
   std::vector<std::string> texts_;
   std::vector<std::vector<int32_t>> ids_;
-  std::vector<std::vector<TokenLogprob>> logprobs_;
+  std::vector<std::vector<TokenLogprob>> input_logprobs_, logprobs_;  // prompt (logprob_start_len) / output
   RequestTimer timer_;
 };
 
-// The /generate result object for one prompt: {text, output_ids, meta_info}.
-Json generate_result(const ServingContext& ctx, const NativeGenerateRequest& req, const std::string& text,
-                     const std::vector<int32_t>& ids, const std::vector<TokenLogprob>& lps, const GenerateOutput& last,
-                     double e2e_seconds);
+// The /generate result object for one prompt (engine request g): {text, output_ids, meta_info};
+// meta_info carries input_token_logprobs for the prompt when g.logprob_start_len >= 0.
+Json generate_result(const ServingContext& ctx, const NativeGenerateRequest& req, const GenerateRequest& g,
+                     const std::string& text, const std::vector<int32_t>& ids, const std::vector<TokenLogprob>& input_lps,
+                     const std::vector<TokenLogprob>& lps, const GenerateOutput& last, double e2e_seconds);
 
 }  // namespace glm::serving

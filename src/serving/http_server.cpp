@@ -281,7 +281,7 @@ void HttpServer::register_routes() {
       st->plan = plan_generate(*c, st->request);
       st->stream = std::make_unique<RequestStream>(*c->engine, st->plan.requests, &active_);
       if (!st->request.stream) {
-        send_json(res, 200, run_generate(*c, st->request, *st->stream));
+        send_json(res, 200, run_generate(*c, st->request, st->plan, *st->stream));
         return;
       }
       st->writer = std::make_unique<GenerateStreamWriter>(*c, st->request, st->plan);

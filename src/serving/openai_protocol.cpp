@@ -420,6 +420,8 @@ NativeGenerateRequest parse_generate_request(const Json& body) {
   q.stream = r.boolean("stream").value_or(false);
   q.return_logprob = r.boolean("return_logprob").value_or(false);
   if (auto v = r.integer("top_logprobs_num")) q.top_logprobs_num = bounded_int(r, "top_logprobs_num", 0, 20, *v);
+  if (auto v = r.integer("logprob_start_len"))
+    q.logprob_start_len = bounded_int(r, "logprob_start_len", -1, INT32_MAX, *v);
   size_t prompts = q.texts.size() + q.input_ids.size();
   if (const Json* rid = r.get("rid")) {
     if (rid->is_string()) {

@@ -80,6 +80,7 @@ struct NativeGenerateRequest {
   bool stream = false;
   bool return_logprob = false;
   int top_logprobs_num = 0;
+  int logprob_start_len = -1;                     // >= 0 (with return_logprob): prompt logprobs from here
   std::vector<std::string> rids;                  // empty = generate
   std::optional<std::string> custom_logit_processor;
 };
