@@ -1,0 +1,108 @@
+"""Acceptance checks written as a user coming from SGLang would run them: the things such a user's
+tools rely on (lm-eval's loglikelihood through /v1/completions echo + logprobs, /generate's
+logprob_start_len), each against an oracle from the server itself."""
+import json
+
+import httpx
+import pytest
+
+PROMPT_IDS = [5, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1000]
+
+
+@pytest.fixture(scope="module")
+def chunked_server(glmserve_launcher):
+    # Prefill chunks of 4 tokens: prompt logprobs come from several forward passes.
+    with glmserve_launcher("glm45-tiny", "--served-model-name", "glm-tiny", "--chunked-prefill-size", "4") as srv:
+        yield srv
+
+
+def generate(srv, **body):
+    r = httpx.post(srv.url + "/generate", json=body, timeout=60)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_generate_input_logprobs_match_next_token_logprobs(chunked_server):
+    # Oracle: the logprob of prompt token k given tokens < k is the first output token's distribution
+    # for the prompt prefix of length k. Warm the prefix cache first: scored positions must be recomputed.
+    generate(chunked_server, input_ids=PROMPT_IDS, sampling_params={"max_new_tokens": 1})
+    m = generate(chunked_server, input_ids=PROMPT_IDS, return_logprob=True, logprob_start_len=0, top_logprobs_num=20,
+                 sampling_params={"max_new_tokens": 1, "temperature": 0})["meta_info"]
+    inp, tops = m["input_token_logprobs"], m["input_top_logprobs"]
+    assert len(inp) == len(PROMPT_IDS) and len(tops) == len(PROMPT_IDS)
+    assert inp[0] == [None, PROMPT_IDS[0], None] and tops[0] is None
+    for k in (1, 4, 5, 10):
+        o = generate(chunked_server, input_ids=PROMPT_IDS[:k], return_logprob=True, top_logprobs_num=20,
+                     sampling_params={"max_new_tokens": 1, "temperature": 0})["meta_info"]
+        oracle = {tid: lp for lp, tid, _ in o["output_top_logprobs"][0]}
+        assert inp[k][1] == PROMPT_IDS[k]
+        assert [t[1] for t in tops[k]] == [t[1] for t in o["output_top_logprobs"][0]]
+        for lp, tid, _ in tops[k]:
+            assert lp == pytest.approx(oracle[tid], abs=1e-4)
+        if PROMPT_IDS[k] in oracle:
+            assert inp[k][0] == pytest.approx(oracle[PROMPT_IDS[k]], abs=1e-4)
+        assert inp[k][0] <= tops[k][0][0] + 1e-6
+
+
+def test_generate_logprob_start_len(chunked_server):
+    m = generate(chunked_server, input_ids=PROMPT_IDS, return_logprob=True, logprob_start_len=7,
+                 sampling_params={"max_new_tokens": 2})["meta_info"]
+    assert [t[1] for t in m["input_token_logprobs"]] == PROMPT_IDS[7:]
+    assert all(isinstance(t[0], float) for t in m["input_token_logprobs"])
+    assert "input_top_logprobs" not in m  # only with top_logprobs_num, like the output side
+    m = generate(chunked_server, input_ids=PROMPT_IDS, return_logprob=True, sampling_params={"max_new_tokens": 1})
+    assert m["meta_info"]["input_token_logprobs"] == []  # default -1: output tokens only
+    r = httpx.post(chunked_server.url + "/generate", json={"input_ids": PROMPT_IDS, "return_logprob": True,
+                                                          "logprob_start_len": 11}, timeout=30)
+    assert r.status_code == 400 and "logprob_start_len" in r.json()["message"]
+    r = httpx.post(chunked_server.url + "/generate", json={"input_ids": PROMPT_IDS, "return_logprob": True,
+                                                          "logprob_start_len": -2}, timeout=30)
+    assert r.status_code == 400
+
+
+def completion(srv, **body):
+    r = httpx.post(srv.url + "/v1/completions", json={"model": "glm-tiny", **body}, timeout=60)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_completions_echo_logprobs_score_the_prompt(chunked_server):
+    # lm-eval's loglikelihood request: echo=True, logprobs=1, max_tokens=1, token_logprobs[ctxlen:-1].
+    c = completion(chunked_server, prompt=PROMPT_IDS, echo=True, logprobs=1, max_tokens=1, temperature=0)["choices"][0]
+    lp = c["logprobs"]
+    n = len(PROMPT_IDS) + 1
+    assert len(lp["tokens"]) == len(lp["token_logprobs"]) == len(lp["top_logprobs"]) == len(lp["text_offset"]) == n
+    assert lp["token_logprobs"][0] is None and lp["top_logprobs"][0] is None and lp["text_offset"][0] == 0
+    assert lp["text_offset"] == sorted(lp["text_offset"])
+    m = generate(chunked_server, input_ids=PROMPT_IDS, return_logprob=True, logprob_start_len=0,
+                 sampling_params={"max_new_tokens": 1, "temperature": 0})["meta_info"]
+    for k in range(1, len(PROMPT_IDS)):
+        assert lp["token_logprobs"][k] == pytest.approx(m["input_token_logprobs"][k][0], abs=1e-5)
+    assert lp["token_logprobs"][-1] == pytest.approx(m["output_token_logprobs"][0][0], abs=1e-5)
+    assert c["text"].endswith(lp["tokens"][-1]) or "\ufffd" in c["text"]
+    # Text prompt: the echoed text is the prompt itself and every prompt token is listed.
+    c = completion(chunked_server, prompt="hello world", echo=True, logprobs=0, max_tokens=2)["choices"][0]
+    assert c["text"].startswith("hello world")
+    assert "".join(c["logprobs"]["tokens"][:-2]) == "hello world"
+    # Without echo nothing about the prompt is reported.
+    c = completion(chunked_server, prompt=PROMPT_IDS, logprobs=1, max_tokens=1)["choices"][0]
+    assert len(c["logprobs"]["tokens"]) == 1
+
+
+def test_completions_echo_logprobs_streaming(chunked_server):
+    body = {"model": "glm-tiny", "prompt": PROMPT_IDS, "echo": True, "logprobs": 1, "max_tokens": 3, "stream": True,
+            "temperature": 0}
+    chunks = []
+    with httpx.stream("POST", chunked_server.url + "/v1/completions", json=body, timeout=60) as r:
+        for line in r.iter_lines():
+            if line.startswith("data: ") and line != "data: [DONE]":
+                chunks.append(json.loads(line[6:]))
+    tokens, lps = [], []
+    for ch in chunks:
+        for c in ch["choices"]:
+            if c["logprobs"]:
+                tokens += c["logprobs"]["tokens"]
+                lps += c["logprobs"]["token_logprobs"]
+    whole = completion(chunked_server, **{k: v for k, v in body.items() if k not in ("stream", "model")})
+    assert tokens == whole["choices"][0]["logprobs"]["tokens"]
+    assert lps[0] is None and lps[1:] == pytest.approx(whole["choices"][0]["logprobs"]["token_logprobs"][1:], abs=1e-5)
