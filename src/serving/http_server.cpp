@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <chrono>
+
 #include <httplib.h>
 
 #include "core/log.h"
@@ -143,16 +145,38 @@ void HttpServer::start() {
          args_.port);
   // Calling listen() again on a listening socket updates its backlog (capped by net.core.somaxconn).
   if (listen_socket_ >= 0) ::listen(listen_socket_, kListenBacklog);
-  listener_ = std::thread([this] { http_->listen_after_bind(); });
+  listener_ = std::thread([this] {
+    http_->listen_after_bind();
+    listener_done_ = true;
+  });
   spdlog::info("listening on http://{}:{}", args_.host, port_);
 }
 
 void HttpServer::stop() {
+  stopping_ = true;
   if (http_) http_->stop();
 }
 
+void HttpServer::abort_active() {
+  std::shared_ptr<const ServingContext> c;
+  {
+    std::lock_guard lk(ctx_mu_);
+    c = ctx_;
+  }
+  if (c)
+    for (const auto& rid : active_.snapshot()) c->engine->abort(rid);
+}
+
 void HttpServer::wait() {
-  if (listener_.joinable()) listener_.join();
+  if (!listener_.joinable()) return;
+  // The listener returns once every handler has: a non-streaming request generating (say) 100k
+  // tokens would hold it for minutes. Keep aborting what is active (a handler may have submitted
+  // just after a sweep) until it is done.
+  while (stopping_ && !listener_done_) {
+    abort_active();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  listener_.join();
 }
 
 void HttpServer::register_routes() {

@@ -27,6 +27,8 @@ class HttpServer {
   void start();
   // The model is loaded: from now on requests go to ctx.engine / ctx.text.
   void set_ready(ServingContext ctx);
+  // Stops accepting connections; requests still generating are aborted (by wait()), so handlers
+  // blocked on a long non-streaming generation return and shutdown does not hang on them.
   void stop();
   // Blocks until stop() (or a fatal listener error).
   void wait();
@@ -34,9 +36,11 @@ class HttpServer {
 
  private:
   void register_routes();
+  void abort_active();
   const ServerArgs& args_;
   std::unique_ptr<httplib::Server> http_;
   std::thread listener_;
+  std::atomic<bool> stopping_{false}, listener_done_{false};
   int port_ = 0;
   int listen_socket_ = -1;  // the bound socket, to raise cpp-httplib's listen backlog
   std::mutex ctx_mu_;

@@ -1,7 +1,12 @@
 """Acceptance checks written as a user coming from SGLang would run them: the things such a user's
 tools rely on (lm-eval's loglikelihood through /v1/completions echo + logprobs, /generate's
 logprob_start_len), each against an oracle from the server itself."""
+import contextlib
 import json
+import os
+import signal
+import threading
+import time
 
 import httpx
 import pytest
@@ -106,3 +111,29 @@ def test_completions_echo_logprobs_streaming(chunked_server):
     whole = completion(chunked_server, **{k: v for k, v in body.items() if k not in ("stream", "model")})
     assert tokens == whole["choices"][0]["logprobs"]["tokens"]
     assert lps[0] is None and lps[1:] == pytest.approx(whole["choices"][0]["logprobs"]["token_logprobs"][1:], abs=1e-5)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_shutdown_while_generating_does_not_hang(glmserve_launcher, sig):
+    # Non-streaming requests that would run for minutes, a stream, then the signal: the server must
+    # exit promptly and cleanly (it used to wait for the non-streaming handlers to finish).
+    with glmserve_launcher("glm45-tiny") as srv:
+        body = {"text": "x", "sampling_params": {"max_new_tokens": 100000, "ignore_eos": True}}
+        clients = [threading.Thread(target=_post_quietly, args=(srv.url + "/generate", body)) for _ in range(3)]
+        for t in clients:
+            t.start()
+        deadline = time.time() + 10
+        while httpx.get(srv.url + "/get_server_info", timeout=10).json()["internal_states"][0]["num_running_reqs"] < 3:
+            assert time.time() < deadline
+            time.sleep(0.05)
+        t0 = time.time()
+        os.killpg(srv.proc.pid, sig)
+        assert srv.proc.wait(timeout=8) == 0
+        assert time.time() - t0 < 5
+        for t in clients:
+            t.join(timeout=10)
+
+
+def _post_quietly(url, body):
+    with contextlib.suppress(httpx.HTTPError):
+        httpx.post(url, json=body, timeout=30)
