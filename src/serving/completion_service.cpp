@@ -181,6 +181,7 @@ GeneratePlan plan_generate(const ServingContext& ctx, const NativeGenerateReques
   std::vector<std::vector<int32_t>> prompts = req.input_ids;
   for (const auto& t : req.texts) prompts.push_back(ctx.text->encode(t, true));
   check_custom_logit_processor_allowed(ctx, req.sampling);
+  for (const auto& sp : req.sampling_per_prompt) check_custom_logit_processor_allowed(ctx, sp);
   for (size_t p = 0; p < prompts.size(); ++p) {
     if (prompts[p].empty()) bad_request("The prompt is empty.");
     for (int32_t id : prompts[p])
@@ -188,9 +189,8 @@ GeneratePlan plan_generate(const ServingContext& ctx, const NativeGenerateReques
         bad_request(fmt::format("The input_ids contains values greater than the vocab size ({}).",
                                 ctx.model.vocab_size));
     GenerateRequest g;
-    g.rid = req.rids.empty() ? new_request_id() : req.rids[p];
     g.input_ids = prompts[p];
-    g.sampling = req.sampling;
+    g.sampling = req.sampling_per_prompt.empty() ? req.sampling : req.sampling_per_prompt[p];
     fit_to_context(ctx, g.input_ids, g.sampling, true);
     g.return_logprob = req.return_logprob;
     g.top_logprobs_num = req.top_logprobs_num;
@@ -201,7 +201,13 @@ GeneratePlan plan_generate(const ServingContext& ctx, const NativeGenerateReques
                                 req.logprob_start_len, g.input_ids.size()));
       g.logprob_start_len = req.logprob_start_len;
     }
-    plan.requests.push_back(std::move(g));
+    // n > 1: prompt-major copies (prompt p, sample k -> p * n + k), distinct seeds when one is given.
+    for (int k = 0; k < req.n; ++k) {
+      GenerateRequest copy = g;
+      copy.rid = req.rids.empty() ? new_request_id() : req.n == 1 ? req.rids[p] : req.rids[p] + "-" + std::to_string(k);
+      if (copy.sampling.seed && k > 0) copy.sampling.seed = *copy.sampling.seed + static_cast<uint64_t>(k);
+      plan.requests.push_back(std::move(copy));
+    }
   }
   return plan;
 }
@@ -297,7 +303,7 @@ Json run_generate(const ServingContext& ctx, const NativeGenerateRequest& req, c
       ctx.metrics->observe_finished_request(last[i].prompt_tokens, last[i].completion_tokens, last[i].cached_tokens,
                                             timer.elapsed());
   }
-  return req.batch ? results : results[0];
+  return req.batch || req.n > 1 ? results : results[0];
 }
 
 GenerateStreamWriter::GenerateStreamWriter(const ServingContext& ctx, const NativeGenerateRequest& req,

@@ -402,21 +402,47 @@ NativeGenerateRequest parse_generate_request(const Json& body) {
     for (const auto& p : q.input_ids)
       if (p.empty()) bad_request("input_ids cannot be empty.");
   }
-  if (const Json* sp = r.object("sampling_params")) {
-    FieldReader s(*sp, "sampling_params");
+  // sampling_params: one object for every prompt, or a list with one per prompt (SGLang's batch form).
+  // n (parallel samples per prompt) must then agree across the list.
+  auto parse_sampling = [&](const Json& obj, const std::string& where, int& n) {
+    if (!obj.is_object()) schema_error(where + ": Input should be a valid dictionary");
+    FieldReader s(obj, where);
     SamplingFields f = parse_sampling_fields(s, false);
-    q.sampling = to_sampling_params(f, nullptr, 1.0f);
+    SamplingParams p = to_sampling_params(f, nullptr, 1.0f);
     if (auto v = s.integer("max_new_tokens")) {
-      if (*v < 0) schema_error("sampling_params.max_new_tokens: Input should be greater than or equal to 0");
-      q.sampling.max_new_tokens = static_cast<int>(std::min<int64_t>(*v, INT32_MAX));
-      q.max_new_tokens_set = true;
+      if (*v < 0) schema_error(where + ".max_new_tokens: Input should be greater than or equal to 0");
+      p.max_new_tokens = static_cast<int>(std::min<int64_t>(*v, INT32_MAX));
     }
-    if (auto v = s.integer("min_new_tokens")) q.sampling.min_new_tokens = bounded_int(s, "min_new_tokens", 0, 1 << 30, *v);
-    q.sampling.spaces_between_special_tokens = s.boolean("spaces_between_special_tokens").value_or(true);
+    if (auto v = s.integer("min_new_tokens")) p.min_new_tokens = bounded_int(s, "min_new_tokens", 0, 1 << 30, *v);
+    p.spaces_between_special_tokens = s.boolean("spaces_between_special_tokens").value_or(true);
     if (f.custom_logit_processor) q.custom_logit_processor = f.custom_logit_processor;
+    n = 1;
+    if (auto v = s.integer("n")) n = bounded_int(s, "n", 1, 128, *v);
+    return p;
+  };
+  if (const Json* sp = r.get("sampling_params"); sp && !sp->is_null()) {
+    const size_t prompts = q.texts.size() + q.input_ids.size();
+    if (sp->is_array()) {
+      if (!q.batch) bad_request("sampling_params: a list is for a batch (text or input_ids given as a list).");
+      if (sp->size() != prompts)
+        bad_request(fmt::format("sampling_params: a list needs one entry per prompt ({}), got {}.", prompts,
+                                sp->size()));
+      for (size_t i = 0; i < sp->size(); ++i) {
+        int n = 1;
+        q.sampling_per_prompt.push_back(parse_sampling((*sp)[i], fmt::format("sampling_params.{}", i), n));
+        if (i == 0) q.n = n;
+        else if (n != q.n) bad_request("sampling_params: n must be the same for every prompt.");
+      }
+      q.sampling = q.sampling_per_prompt[0];
+    } else {
+      q.sampling = parse_sampling(*sp, "sampling_params", q.n);
+    }
   }
   if (auto clp = r.str("custom_logit_processor")) q.custom_logit_processor = clp;
-  if (q.custom_logit_processor) q.sampling.custom_logit_processor = *q.custom_logit_processor;
+  if (q.custom_logit_processor) {
+    q.sampling.custom_logit_processor = *q.custom_logit_processor;
+    for (auto& p : q.sampling_per_prompt) p.custom_logit_processor = *q.custom_logit_processor;
+  }
   q.stream = r.boolean("stream").value_or(false);
   q.return_logprob = r.boolean("return_logprob").value_or(false);
   if (auto v = r.integer("top_logprobs_num")) q.top_logprobs_num = bounded_int(r, "top_logprobs_num", 0, 20, *v);
@@ -436,7 +462,7 @@ NativeGenerateRequest parse_generate_request(const Json& body) {
     }
     if (q.rids.size() != prompts) bad_request("The number of rids must match the number of prompts.");
   }
-  if (q.stream && q.batch) bad_request("Streaming is supported for a single prompt only.");
+  if (q.stream && (q.batch || q.n > 1)) bad_request("Streaming is supported for a single prompt and n = 1 only.");
   return q;
 }
 

@@ -75,8 +75,9 @@ struct NativeGenerateRequest {
   std::vector<std::string> texts;                 // or
   std::vector<std::vector<int32_t>> input_ids;
   bool batch = false;                             // text / input_ids was a list of prompts
-  SamplingParams sampling;
-  bool max_new_tokens_set = false;
+  SamplingParams sampling;                        // every prompt's, unless sampling_per_prompt is set
+  std::vector<SamplingParams> sampling_per_prompt;  // sampling_params given as a list (one per prompt)
+  int n = 1;                                      // sampling_params.n: samples per prompt (list output)
   bool stream = false;
   bool return_logprob = false;
   int top_logprobs_num = 0;

@@ -106,16 +106,17 @@ Json completion_schema() {
 
 Json generate_schema() {
   Json sp = sampling_extras();
-  for (const char* k : {"rid", "stream", "stream_options", "n", "model", "custom_logit_processor"}) sp.erase(k);
+  for (const char* k : {"rid", "stream", "stream_options", "model", "custom_logit_processor"}) sp.erase(k);
   sp["max_new_tokens"] = nullable(integer());
   sp["min_new_tokens"] = integer();
   sp["json_schema"] = nullable(str());
   return object({{"text", nullable(one_of({str(), array_of(str())}))},
                  {"input_ids", nullable(one_of({array_of(integer()), array_of(array_of(integer()))}))},
-                 {"sampling_params", nullable(object(sp))},
+                 {"sampling_params", nullable(one_of({object(sp), array_of(object(sp))}))},
                  {"stream", boolean()},
                  {"return_logprob", boolean()},
                  {"top_logprobs_num", integer()},
+                 {"logprob_start_len", integer()},
                  {"rid", nullable(one_of({str(), array_of(str())}))},
                  {"custom_logit_processor", nullable(str())}});
 }

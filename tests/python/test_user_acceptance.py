@@ -137,3 +137,28 @@ def test_shutdown_while_generating_does_not_hang(glmserve_launcher, sig):
 def _post_quietly(url, body):
     with contextlib.suppress(httpx.HTTPError):
         httpx.post(url, json=body, timeout=30)
+
+
+def test_generate_batch_with_sampling_params_per_prompt(chunked_server):
+    # SGLang's GenerateReqInput: sampling_params may be a list, one dict per prompt.
+    out = generate(chunked_server, text=["a", "b"], sampling_params=[{"max_new_tokens": 1}, {"max_new_tokens": 3}])
+    assert [o["meta_info"]["completion_tokens"] for o in out] == [1, 3]
+    for bad in ([{"max_new_tokens": 1}], [{"max_new_tokens": 1}, 5]):
+        r = httpx.post(chunked_server.url + "/generate", json={"text": ["a", "b"], "sampling_params": bad}, timeout=30)
+        assert r.status_code == 400, r.text
+    r = httpx.post(chunked_server.url + "/generate", json={"text": "a", "sampling_params": [{}]}, timeout=30)
+    assert r.status_code == 400
+
+
+def test_generate_parallel_samples_n(chunked_server):
+    # sampling_params.n > 1: n results per prompt, prompt-major, as a list.
+    out = generate(chunked_server, text="a", sampling_params={"max_new_tokens": 2, "n": 3, "seed": 7})
+    assert isinstance(out, list) and len(out) == 3
+    assert len({o["meta_info"]["id"] for o in out}) == 3
+    out = generate(chunked_server, input_ids=[[5, 6], [7]], sampling_params={"max_new_tokens": 2, "n": 2})
+    assert [o["meta_info"]["prompt_tokens"] for o in out] == [2, 2, 1, 1]
+    out = generate(chunked_server, text="a", rid="mine", sampling_params={"max_new_tokens": 1, "n": 2})
+    assert [o["meta_info"]["id"] for o in out] == ["mine-0", "mine-1"]
+    r = httpx.post(chunked_server.url + "/generate", json={"text": "a", "stream": True, "sampling_params": {"n": 2}},
+                   timeout=30)
+    assert r.status_code == 400
