@@ -4,6 +4,7 @@
 // loop (model/tp_link.h) and exit with the status rank 0 sends when its subcommand ends.
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
@@ -24,6 +25,31 @@ std::vector<CommandSpec>& command_registry() {
 
 namespace {
 
+// SGLang parses launch_server flags with argparse, which takes any unambiguous prefix of a long flag
+// (--mem-frac for --mem-fraction-static, --context-len for --context-length); command lines written
+// for it rely on that. Rewrites such prefixes (also --prefix=value) to the full name for `serve`;
+// ambiguous or unknown ones are left for the parser to report.
+void expand_flag_prefixes(const CLI::App& sub, std::vector<std::string>& args, size_t first) {
+  std::vector<std::string> names;
+  for (const CLI::Option* o : sub.get_options())
+    for (const auto& n : o->get_lnames()) names.push_back(n);
+  for (size_t i = first; i < args.size(); ++i) {
+    std::string& a = args[i];
+    if (a.size() < 3 || a.rfind("--", 0) != 0) continue;
+    const size_t eq = a.find('=');
+    const std::string name = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
+    if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+    const std::string* match = nullptr;
+    int matches = 0;
+    for (const auto& n : names)
+      if (n.rfind(name, 0) == 0) {
+        match = &n;
+        ++matches;
+      }
+    if (matches == 1) a = "--" + *match + (eq == std::string::npos ? "" : a.substr(eq));
+  }
+}
+
 int run_command(int argc, char** argv) {
   using namespace glm;
   CLI::App app{"glmserve: an inference server for the GLM-4.5 / 4.6 / 4.7 MoE family"};
@@ -40,6 +66,7 @@ int run_command(int argc, char** argv) {
   bool has_sub = !args.empty() && subs.count(args[0]);
   bool wants_help = !args.empty() && (args[0] == "-h" || args[0] == "--help" || args[0] == "--version");
   if (!has_sub && !wants_help && subs.count("serve")) args.insert(args.begin(), "serve");
+  if (!args.empty() && args[0] == "serve") expand_flag_prefixes(*subs["serve"], args, 1);
   std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
   try {
     app.parse(args);

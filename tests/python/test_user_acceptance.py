@@ -5,6 +5,7 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 
@@ -162,3 +163,26 @@ def test_generate_parallel_samples_n(chunked_server):
     r = httpx.post(chunked_server.url + "/generate", json={"text": "a", "stream": True, "sampling_params": {"n": 2}},
                    timeout=30)
     assert r.status_code == 400
+
+
+def test_serve_takes_argparse_flag_prefixes(glmserve_launcher):
+    # launch_server's argparse accepts unambiguous prefixes of long flags; SGLang command lines use them.
+    with glmserve_launcher("glm45-tiny", "--mem-frac", "0.5", "--context-len", "2048", "--served=short-name",
+                           "--max-running", "3", "--enable-metric") as srv:
+        info = httpx.get(srv.url + "/get_server_info", timeout=10).json()
+        assert info["mem_fraction_static"] == 0.5 and info["context_length"] == 2048
+        assert info["served_model_name"] == "short-name" and info["max_running_requests"] == 3
+        assert info["enable_metrics"] is True
+        assert httpx.get(srv.url + "/v1/models", timeout=10).json()["data"][0]["max_model_len"] == 2048
+
+
+def test_serve_refuses_ambiguous_flag_prefix():
+    from conftest import FIXTURES, glmserve_binary
+
+    binary = glmserve_binary()
+    if binary is None:
+        pytest.skip("glmserve is not built")
+    # --spec could be any of the --speculative-* flags: refused, as argparse refuses it.
+    p = subprocess.run([binary, "serve", "--model-path", str(FIXTURES / "glm45-tiny"), "--spec", "3"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "--spec" in p.stderr
