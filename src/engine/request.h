@@ -29,6 +29,7 @@ struct SamplingParams {
   float presence_penalty = 0.0f;
   float repetition_penalty = 1.0f;
   std::optional<uint64_t> seed;
+  std::vector<std::pair<int32_t, float>> logit_bias;  // added to the token's logit before sampling
   // Constrained decoding (engine/output_constraints.h). json_schema: JSON text or empty; enforced as
   // JSON syntax plus the subset of sampling/json_schema_recognizer.h (response_format json_object ->
   // {"type": "object"}). regex: the whole output must match (sampling/regex_nfa.h syntax).

@@ -25,6 +25,7 @@ sampling::SamplingConfig sampling_config(const SamplingParams& sp, const std::ve
   cfg.stop_token_ids = sp.stop_token_ids;  // min_new_tokens masks these and EOS
   if (!sp.ignore_eos) cfg.stop_token_ids.insert(cfg.stop_token_ids.end(), eos_ids.begin(), eos_ids.end());
   cfg.seed = sp.seed;
+  cfg.logit_bias = sp.logit_bias;
   return cfg;
 }
 

@@ -151,6 +151,8 @@ SampleResult Sampler::sample(std::span<float> logits, std::span<const int32_t> p
     fail(ErrorKind::Internal, "sampler: logits row has {} entries, vocabulary is {}", logits.size(), vocab_size_);
   update_counts(output_ids);
   apply_penalties(logits, output_ids.size());
+  for (const auto& [id, bias] : config_.logit_bias)
+    if (id >= 0 && static_cast<size_t>(id) < logits.size()) logits[static_cast<size_t>(id)] += bias;
   if (processor_) processor_->apply(logits, {prompt_ids, output_ids, &custom_params_});
   if (constraint_) constraint_->apply(logits, output_ids);
 

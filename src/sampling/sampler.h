@@ -58,6 +58,7 @@ struct SamplingConfig {
   int min_new_tokens = 0;
   std::vector<int32_t> stop_token_ids;  // EOS ids + request stop_token_ids, blocked before min_new_tokens
   std::optional<uint64_t> seed;         // same seed + same logits -> same tokens
+  std::vector<std::pair<int32_t, float>> logit_bias;  // (token id < vocab, bias) added after penalties
 };
 
 // Speculative verification of one drafted token against this row (engine/speculative.h). The draft is a

@@ -1,6 +1,8 @@
 #include "serving/openai_protocol.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 
 #include "serving/api_error.h"
 #include "serving/json_fields.h"
@@ -221,7 +223,18 @@ SamplingFields parse_sampling_fields(const FieldReader& r, bool chat) {
   if (auto v = r.str("regex")) f.regex = *v;
   if (auto v = r.str("json_schema")) f.json_schema = *v;
   if (r.has("ebnf")) bad_request("ebnf constraints are not supported by glmserve.");
-  if (r.has("logit_bias")) r.object("logit_bias");
+  if (const Json* lb = r.object("logit_bias")) {
+    for (const auto& [key, v] : lb->items()) {
+      int64_t id = -1;
+      auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
+      if (ec != std::errc() || end != key.data() + key.size() || id < 0 || id > INT32_MAX)
+        schema_error(fmt::format("logit_bias: key '{}' is not a token id", key));
+      if (!v.is_number()) schema_error(fmt::format("logit_bias.{}: Input should be a valid number", key));
+      const double b = v.get<double>();
+      if (!std::isfinite(b)) schema_error(fmt::format("logit_bias.{}: Input should be a finite number", key));
+      f.logit_bias.emplace_back(static_cast<int32_t>(id), static_cast<float>(b));
+    }
+  }
   f.custom_logit_processor = r.str("custom_logit_processor");
   if (const Json* cp = r.object("custom_params")) f.custom_params = *cp;
   (void)chat;
@@ -487,6 +500,7 @@ SamplingParams to_sampling_params(const SamplingFields& f, const Json& preferred
   p.no_stop_trim = f.no_stop_trim;
   p.skip_special_tokens = f.skip_special_tokens;
   p.seed = f.seed;
+  p.logit_bias = f.logit_bias;
   p.regex = f.regex;
   p.json_schema = f.json_schema;
   if (f.custom_logit_processor) p.custom_logit_processor = *f.custom_logit_processor;

@@ -29,6 +29,7 @@ struct SamplingFields {
   std::vector<int32_t> stop_token_ids;
   bool ignore_eos = false, no_stop_trim = false, skip_special_tokens = true;
   std::optional<uint64_t> seed;
+  std::vector<std::pair<int32_t, float>> logit_bias;  // OpenAI/SGLang logit_bias {"token id": bias}
   std::string regex, json_schema;
   std::optional<std::string> custom_logit_processor;
   Json custom_params = nullptr;

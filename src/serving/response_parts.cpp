@@ -81,6 +81,9 @@ void append_completion_logprobs(Json& logprobs, const std::vector<TokenLogprob>&
 }
 
 void fit_to_context(const ServingContext& ctx, std::vector<int32_t>& prompt, SamplingParams& sp, bool max_set) {
+  for (const auto& [id, bias] : sp.logit_bias)
+    if (ctx.model.vocab_size > 0 && id >= ctx.model.vocab_size)
+      bad_request(fmt::format("logit_bias: token id {} is outside the vocabulary (size {}).", id, ctx.model.vocab_size));
   const int64_t context = ctx.model.context_length;
   const bool truncate = ctx.args && ctx.args->allow_auto_truncate;
   int64_t input = static_cast<int64_t>(prompt.size());

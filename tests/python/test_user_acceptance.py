@@ -186,3 +186,25 @@ def test_serve_refuses_ambiguous_flag_prefix():
     p = subprocess.run([binary, "serve", "--model-path", str(FIXTURES / "glm45-tiny"), "--spec", "3"],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "--spec" in p.stderr
+
+
+def test_logit_bias_is_applied(chunked_server):
+    # OpenAI / SGLang logit_bias {"token id": bias}: it used to be accepted and ignored.
+    out = generate(chunked_server, text="a", sampling_params={"max_new_tokens": 4, "logit_bias": {"5": 100}})
+    assert out["output_ids"] == [5, 5, 5, 5]
+    chat = chunked_server.openai().chat.completions.create(
+        model="glm-tiny", messages=[{"role": "user", "content": "hi"}], max_tokens=3, temperature=0.8,
+        logit_bias={"7": 100}, logprobs=True)
+    assert [t.token for t in chat.choices[0].logprobs.content] == [chat.choices[0].logprobs.content[0].token] * 3
+    c = completion(chunked_server, prompt="a", max_tokens=2, logit_bias={"9": 100}, logprobs=0)["choices"][0]
+    assert len(set(c["logprobs"]["tokens"])) == 1
+    # A large negative bias bans the greedy token.
+    free = generate(chunked_server, input_ids=PROMPT_IDS, sampling_params={"max_new_tokens": 1, "temperature": 0})
+    ban = str(free["output_ids"][0])
+    banned = generate(chunked_server, input_ids=PROMPT_IDS,
+                      sampling_params={"max_new_tokens": 1, "temperature": 0, "logit_bias": {ban: -100}})
+    assert banned["output_ids"] != free["output_ids"]
+    for bad in ({"x": 1}, {"5": "a"}, {"99999": 1}, {"-3": 1}):
+        r = httpx.post(chunked_server.url + "/v1/completions",
+                       json={"model": "glm-tiny", "prompt": "a", "max_tokens": 1, "logit_bias": bad}, timeout=30)
+        assert r.status_code == 400, (bad, r.text)

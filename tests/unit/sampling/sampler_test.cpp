@@ -76,6 +76,19 @@ TEST(Sampler, GreedyPicksArgmaxWithTiesToLowestId) {
   EXPECT_EQ(s2.sample(row2, {}, {}).token_id, 7);
 }
 
+TEST(Sampler, LogitBiasShiftsTheRowAndItsLogprobs) {
+  SamplingConfig cfg;
+  cfg.temperature = 0.0f;
+  cfg.logit_bias = {{2, 10.0f}, {1, -100.0f}, {99, 5.0f}};  // an id past the vocabulary is ignored
+  Sampler s(cfg, 4);
+  std::vector<float> row = {0.f, 5.f, 1.f, 0.f};
+  SampleResult r = s.sample(row, {}, {}, true);
+  EXPECT_EQ(r.token_id, 2);  // 1 + 10 beats 5 - 100
+  // logprob of the biased row: log_softmax({0, -95, 11, 0})[2]
+  const double norm = std::log(std::exp(0.0) + std::exp(-95.0) + std::exp(11.0) + std::exp(0.0));
+  EXPECT_NEAR(r.logprob, 11.0 - norm, 1e-5);
+}
+
 TEST(Sampler, SameSeedSameTokensDifferentSeedDifferentTokens) {
   SamplingConfig cfg;
   cfg.seed = 1234;
