@@ -208,3 +208,15 @@ def test_logit_bias_is_applied(chunked_server):
         r = httpx.post(chunked_server.url + "/v1/completions",
                        json={"model": "glm-tiny", "prompt": "a", "max_tokens": 1, "logit_bias": bad}, timeout=30)
         assert r.status_code == 400, (bad, r.text)
+
+
+def test_prompt_logprobs_with_speculative_decoding(glmserve_launcher, chunked_server):
+    # The MTP draft extends over the same prefill chunks: scoring the prompt must not disturb it.
+    body = {"input_ids": PROMPT_IDS, "return_logprob": True, "logprob_start_len": 0,
+            "sampling_params": {"max_new_tokens": 6, "temperature": 0}}
+    plain = generate(chunked_server, **body)
+    with glmserve_launcher("glm45-tiny", "--speculative-algorithm", "EAGLE", "--chunked-prefill-size", "4") as srv:
+        spec = generate(srv, **body)
+    assert spec["output_ids"] == plain["output_ids"]
+    for a, b in zip(spec["meta_info"]["input_token_logprobs"][1:], plain["meta_info"]["input_token_logprobs"][1:]):
+        assert a[1] == b[1] and a[0] == pytest.approx(b[0], abs=1e-4)
