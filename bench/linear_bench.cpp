@@ -16,6 +16,7 @@
 
 #include "core/float_formats.h"
 #include "core/thread_pool.h"
+#include "kernels/gemm_kernels.h"
 #include "kernels/isa.h"
 #include "kernels/linear.h"
 
@@ -119,6 +120,29 @@ void BM_Gemv(benchmark::State& state) {
   state.SetLabel(std::string(isa_name(isa)));
 }
 
+// Small-batch decode (one token, or a speculative-decoding verify batch) over FP8 weights on the AVX-512 BF16
+// path, with the VBMI byte-table decode on or off (off: the shift/add decode every AVX-512 BF16 CPU has).
+// args: format (1 per-row, 2 blocks), n, table decode 0/1, threads
+void BM_GemvFp8SmallBatch(benchmark::State& state) {
+  if (best_isa() != Isa::Avx512Bf16) return state.SkipWithError("no AVX-512 BF16");
+  const bool tables = state.range(2) != 0;
+  if (tables && !cpu_features().avx512_vbmi) return state.SkipWithError("no AVX512-VBMI");
+  BenchWeight& w = gemv_weight(Format(state.range(0)));
+  const int64_t n = state.range(1);
+  ThreadPool& tp = pool(int(state.range(3)));
+  std::vector<float> x(size_t(n * kCols), 0.5f), y(size_t(n * w.ref.rows));
+  bool& enabled = linear_detail::fp8_vbmi_decode_enabled();
+  const bool saved = enabled;
+  enabled = tables;
+  for (auto _ : state) {
+    linear_with_isa(Isa::Avx512Bf16, x.data(), n, kCols, w.ref, nullptr, y.data(), w.ref.rows, tp);
+    benchmark::DoNotOptimize(y.data());
+  }
+  enabled = saved;
+  state.SetBytesProcessed(int64_t(state.iterations()) * w.ref.rows * kCols);
+  state.SetLabel(tables ? "byte tables" : "shift/add");
+}
+
 // Reads kGemvBytes with AVX-512 (AVX2 otherwise) loads into 4 accumulators: the bandwidth ceiling
 // the GEMV is measured against. args: threads
 __attribute__((target("avx2"))) float read_slice_avx2(const float* p, int64_t n) {
@@ -185,6 +209,12 @@ void gemv_args(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_ReadBandwidth)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Gemv)->Apply(gemv_args)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GemvFp8SmallBatch)->Apply([](benchmark::internal::Benchmark* b) {
+  for (int threads : {1, 2})
+    for (int f : {kF8PerRow, kF8Block})
+      for (int n : {1, 2, 3, 4, 8})
+        for (int tables : {0, 1}) b->Args({f, n, tables, threads});
+})->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Gemm)->Apply(gemv_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 

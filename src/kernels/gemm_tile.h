@@ -8,6 +8,9 @@
 //   template <WeightKind K> WVec load_w(const WElem<K>* row, int64_t k, int rem);   rem == W: full step
 //   XVec load_x(const XElem* x, int64_t k, int rem)
 //   tile_rows<K>(), tile_tokens<K>(): the register tile (rows x tokens) for weight kind K.
+//   Optional: kPairedSteps = true and load_w_pair<K>(row, k, rem, a, b), 0 < rem <= 2W, which decodes
+//   the weights of two steps at once (a: [k, k+W), b: [k+W, k+2W)) when that is cheaper than twice
+//   load_w (FP8 byte-table decode); the two steps' madds then run in the same order as unpaired.
 //
 // Determinism: one accumulator vector per output element, columns visited in steps of W in
 // increasing order (steps never straddle an FP8 block), partial tails zero-filled, then one fixed
@@ -21,6 +24,11 @@ template <> struct WElemOf<WeightKind::F32> { using type = float; };
 template <> struct WElemOf<WeightKind::F8> { using type = uint8_t; };
 template <> struct WElemOf<WeightKind::F8Block> { using type = uint8_t; };
 template <WeightKind K> using WElem = typename WElemOf<K>::type;
+
+template <class Ops> constexpr bool paired_steps() {
+  if constexpr (requires { Ops::kPairedSteps; }) return Ops::kPairedSteps;
+  return false;
+}
 
 // Accumulates columns [k0, k1) of rows [o, o + R) x tokens [t0, t0 + T). A product too large for
 // the caches is split along the columns (K blocks); the running sums of an element then wait in
@@ -81,6 +89,38 @@ __attribute__((always_inline)) inline void linear_tile(const LinearProblem& p, i
       }
     };
     int64_t k = kb;
+    if constexpr (paired_steps<Ops>()) {
+      // Two steps per weight load: per element, exactly the madds of step(k) then step(k + W).
+      auto step2 = [&](int64_t k, int rem) __attribute__((always_inline)) {
+        typename Ops::WVec wa[R], wb[R];
+        if constexpr (T == 1) {
+          const typename Ops::XVec xa = Ops::load_x(xr[0], k, W), xb = Ops::load_x(xr[0], k + W, rem - W);
+#pragma GCC unroll 16
+          for (int r = 0; r < R; ++r) {
+            __builtin_prefetch(wr[r] + R * LD + k, 0, 2);
+            Ops::template load_w_pair<K>(wr[r], k, rem, wa[r], wb[r]);
+            acc[r][0] = Ops::madd(Ops::madd(acc[r][0], wa[r], xa), wb[r], xb);
+          }
+          return;
+        }
+#pragma GCC unroll 16
+        for (int r = 0; r < R; ++r) {
+          __builtin_prefetch(wr[r] + R * LD + k, 0, 2);
+          Ops::template load_w_pair<K>(wr[r], k, rem, wa[r], wb[r]);
+        }
+#pragma GCC unroll 16
+        for (int t = 0; t < T; ++t) {
+          const typename Ops::XVec xa = Ops::load_x(xr[t], k, W), xb = Ops::load_x(xr[t], k + W, rem - W);
+#pragma GCC unroll 16
+          for (int r = 0; r < R; ++r) acc[r][t] = Ops::madd(Ops::madd(acc[r][t], wa[r], xa), wb[r], xb);
+        }
+      };
+      for (; k + 2 * W <= ke; k += 2 * W) step2(k, 2 * W);
+      if (ke - k > W) {
+        step2(k, int(ke - k));
+        k = ke;
+      }
+    }
     for (; k + W <= ke; k += W) step(k, W);
     if (k < ke) step(k, int(ke - k));
     if constexpr (kBlock) {

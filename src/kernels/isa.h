@@ -18,6 +18,7 @@ enum class Isa : int {
 struct CpuFeatures {
   bool avx2 = false, fma = false, f16c = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512_bf16 = false, avx512_vnni = false;
+  bool avx512_vbmi = false;  // vpermi2b/vpermt2b: the FP8 byte-table decode (linear_avx512bf16_vbmi.cpp)
   bool amx_bf16 = false;  // detected for the record; no kernel uses it yet
 };
 
