@@ -143,6 +143,34 @@ void BM_GemvFp8SmallBatch(benchmark::State& state) {
   state.SetLabel(tables ? "byte tables" : "shift/add");
 }
 
+// Decode over model-shaped matrices: 64 MiB cut into matrices of 1024 rows x cols (cols 512 / 1024 / 4096,
+// like MoE experts' down and gate/up projections with hidden size 1024), one n = 1 linear() per matrix in
+// turn, the best ISA. Short rows are what the whole-model decode reads (docs/PERFORMANCE.md).
+// args: format, cols, threads
+void BM_GemvShort(benchmark::State& state) {
+  const Format f = Format(state.range(0));
+  const int64_t cols = state.range(1), rows = 1024;
+  BenchWeight& w = gemv_weight(f);  // reused as the backing store of the small matrices
+  const size_t es = f == kBf16 ? 2 : 1;
+  const int64_t count = kGemvBytes / int64_t(size_t(rows * cols) * es);
+  std::vector<WeightRef> mats;
+  for (int64_t i = 0; i < count; ++i) {
+    WeightRef r = w.ref;
+    r.data = static_cast<const uint8_t*>(w.ref.data) + size_t(i * rows * cols) * es;
+    r.rows = rows;
+    r.cols = cols;
+    mats.push_back(r);  // FP8 scales: the big matrix's (valid for any smaller shape)
+  }
+  ThreadPool& tp = pool(int(state.range(2)));
+  std::vector<float> x(static_cast<size_t>(cols), 0.5f), y(static_cast<size_t>(rows));
+  for (auto _ : state) {
+    for (const WeightRef& r : mats) linear(x.data(), 1, r, nullptr, y.data(), tp);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(int64_t(state.iterations()) * kGemvBytes);
+  state.SetLabel(std::string(isa_name(active_isa())));
+}
+
 // Reads kGemvBytes with AVX-512 (AVX2 otherwise) loads into 4 accumulators: the bandwidth ceiling
 // the GEMV is measured against. args: threads
 __attribute__((target("avx2"))) float read_slice_avx2(const float* p, int64_t n) {
@@ -214,6 +242,11 @@ BENCHMARK(BM_GemvFp8SmallBatch)->Apply([](benchmark::internal::Benchmark* b) {
     for (int f : {kF8PerRow, kF8Block})
       for (int n : {1, 2, 3, 4, 8})
         for (int tables : {0, 1}) b->Args({f, n, tables, threads});
+})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GemvShort)->Apply([](benchmark::internal::Benchmark* b) {
+  for (int threads : {1, 2})
+    for (int f : {kBf16, kF8PerRow, kF8Block})
+      for (int cols : {512, 1024, 4096}) b->Args({f, cols, threads});
 })->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Gemm)->Apply(gemv_args)->UseRealTime()->Unit(benchmark::kMillisecond);
 

@@ -46,15 +46,16 @@ __attribute__((always_inline)) inline void linear_tile(const LinearProblem& p, i
   constexpr bool kBlock = K == WeightKind::F8Block;
   const WeightRef& w = *p.w;
   const int64_t LD = w.row_stride();
-  // Software prefetch distance (elements): the same columns of a later row tile. Tiles of several rows
-  // read R short streams side by side, which the hardware prefetchers do not follow: prefetch whole
-  // tiles at least kPrefetchBytes ahead. One tile was too close for short rows: 4 FP8 rows of 1024
-  // columns are 4 KiB, which a core consumes in about one DRAM latency (GEMV over 1024-column FP8
-  // matrices: 18.5 -> 27 GB/s at one thread with 8 KiB; 16 KiB the same, 32 KiB worse). One-row tiles
-  // (BF16 decode) are one sequential stream the hardware follows; there a longer distance cost 30 %.
-  constexpr int64_t kPrefetchBytes = 8192;
+  // Software prefetch distance (elements). Tiles of several rows read R short streams side by side,
+  // which the hardware prefetchers do not follow: prefetch the same columns of whole row tiles at least
+  // kPrefetchBytes ahead. One tile ahead was too close for short rows: 4 FP8 rows of 1024 columns are
+  // 4 KiB, which a core consumes in about one DRAM latency (GEMV over 1024-column FP8 matrices: 18.5 ->
+  // 27 GB/s at one thread with 8 KiB; 16 KiB the same, 32 KiB worse). One-row tiles (BF16 decode) are
+  // one sequential stream that the hardware prefetcher follows; there a short fixed lead is best (BF16
+  // GEMV, 4096 columns: one row = 8 KiB ahead 21 GB/s, 2 KiB 28 GB/s; 1 KiB 26, 4 KiB 20).
+  constexpr int64_t kPrefetchBytes = 8192, kStreamPrefetchBytes = 2048;
   const int64_t tile_bytes = R * LD * int64_t(sizeof(WElem<K>));
-  const int64_t ahead = R == 1 ? LD : R * LD * ((kPrefetchBytes + tile_bytes - 1) / tile_bytes);
+  const int64_t ahead = R == 1 ? kStreamPrefetchBytes / int64_t(sizeof(WElem<K>)) : R * LD * ((kPrefetchBytes + tile_bytes - 1) / tile_bytes);
   const WElem<K>* wr[R];
   const XElem* xr[T];
 #pragma GCC unroll 16
