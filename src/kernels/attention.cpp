@@ -57,18 +57,23 @@ class ThreadScratch {
 
 using BlockFn = void (*)(const AttnWork&, const AttnScratch&);
 
-BlockFn block_kernel(Isa isa, int64_t head_dim) {
+BlockFn block_kernel(Isa isa, KvDType t, int64_t head_dim) {
+  if (attention_scores_in_bf16(isa, t, head_dim)) return attention_detail::attend_block_avx512bf16;
   switch (isa) {
     case Isa::Portable: return attention_detail::attend_block_portable;
     case Isa::Avx2: return head_dim % 8 == 0 ? attention_detail::attend_block_avx2 : attention_detail::attend_block_portable;
     case Isa::Avx512:
-    case Isa::Avx512Bf16:  // no bf16 dot products here: scores stay float32
+    case Isa::Avx512Bf16:  // float32 pages keep float32 scores: rounding K to bf16 would lose what they keep
       return head_dim % 16 == 0 ? attention_detail::attend_block_avx512 : attention_detail::attend_block_portable;
   }
   return attention_detail::attend_block_portable;
 }
 
 }  // namespace
+
+bool attention_scores_in_bf16(Isa isa, KvDType t, int64_t head_dim) {
+  return isa == Isa::Avx512Bf16 && t != KvDType::F32 && head_dim % 16 == 0;
+}
 
 void paged_attention_with_isa(Isa isa, const float* q, int64_t ld_q, std::span<const AttentionSequence> seqs,
                               const AttentionShape& shape, float* out, int64_t ld_out, ThreadPool& pool) {
@@ -86,7 +91,6 @@ void paged_attention_with_isa(Isa isa, const float* q, int64_t ld_q, std::span<c
     n_items += (s.n_tokens + block_tokens - 1) / block_tokens * Hkv;
   }
   if (n_items == 0) return;
-  const BlockFn kernel = block_kernel(isa, D);
 
   // Items in (sequence, block, kv head) order, dealt round-robin: heads of one block land on different
   // threads and long prefill blocks spread evenly. Results do not depend on which thread runs an item.
@@ -110,7 +114,7 @@ void paged_attention_with_isa(Isa isa, const float* q, int64_t ld_q, std::span<c
       w.kv_head = local % Hkv;
       w.tok0 = block * block_tokens;
       w.tok1 = std::min(s.n_tokens, w.tok0 + block_tokens);
-      kernel(w, sc);
+      block_kernel(isa, s.kv.dtype, D)(w, sc);  // the dtype is the sequence's: pick per item
     }
   });
 }

@@ -1,5 +1,6 @@
 #pragma once
-// Causal GQA attention over the paged KV cache (flash-style: fp32 scores, online softmax in key tiles).
+// Causal GQA attention over the paged KV cache (flash-style: online softmax in key tiles, float32
+// statistics and V sums; scores float32, or bf16 dot products on AVX-512 BF16, see below).
 // One call covers a whole batch. Work item = (sequence, KV head, block of query tokens): it widens each
 // K/V row of its KV head to float32 once (bf16 / fp8 / float32 pages, kernels/kv_format.h) and uses
 // it for every query head of the GQA group and every query token of the block. Memory is O(tile): no
@@ -12,6 +13,9 @@
 // -inf, give exp() == 0 exactly and are skipped in the V sum; tiles entirely past its limit rescale by
 // exp(0) == 1 exactly. So prefill, chunked prefill and decode of the same position give the same bits.
 // The ISA is chosen once per process (kernels/isa.h, GLM_ISA); results are bitwise reproducible per ISA.
+// Scores on AVX-512 BF16 with bf16 / fp8 pages (attention_scores_in_bf16): each query row is rounded to
+// bf16 once (round to nearest even, as a bf16 model's q is) and its score for key j is one vdpbf16ps chain
+// over head_dim pairs - still one chain per row, so the invariance above holds bit for bit.
 // Threads take work items round-robin on the given pool; no allocation per call once warm (thread-local
 // scratch grows to the largest head_dim seen).
 #include <cstdint>
@@ -61,6 +65,10 @@ void paged_attention(const float* q, int64_t ld_q, std::span<const AttentionSequ
 // is not a multiple of the ISA's vector width runs the portable kernel.
 void paged_attention_with_isa(Isa isa, const float* q, int64_t ld_q, std::span<const AttentionSequence> seqs,
                               const AttentionShape& shape, float* out, int64_t ld_out, ThreadPool& pool);
+
+// Whether paged_attention_with_isa(isa, ...) on pages of dtype t computes scores from the query rounded to
+// bf16 (the reference is then to be fed the rounded query).
+bool attention_scores_in_bf16(Isa isa, KvDType t, int64_t head_dim);
 
 // Plain reference for tests: scores in double, full softmax, weighted sum, every key in index order; K/V
 // widened with kv_load_row.

@@ -18,6 +18,7 @@ namespace {
 
 struct Avx2Ops {
   static constexpr int kW = 8;
+  static constexpr bool kBf16Dot = false;
   using Vec = __m256;
   static Vec zero() { return _mm256_setzero_ps(); }
   static Vec set1(float x) { return _mm256_set1_ps(x); }

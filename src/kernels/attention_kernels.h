@@ -1,6 +1,7 @@
 #pragma once
 // Internal interface between paged_attention() (validation, work items, threading, scratch) and the
-// per-ISA block kernels (attention_portable.cpp, attention_avx2.cpp, attention_avx512.cpp), which all
+// per-ISA block kernels (attention_portable.cpp, attention_avx2.cpp, attention_avx512.cpp,
+// attention_avx512bf16.cpp), which all
 // instantiate the one algorithm of attention_tile.h.
 #include <cstdint>
 
@@ -32,5 +33,6 @@ struct AttnScratch {
 void attend_block_portable(const AttnWork& w, const AttnScratch& sc);
 void attend_block_avx2(const AttnWork& w, const AttnScratch& sc);
 void attend_block_avx512(const AttnWork& w, const AttnScratch& sc);
+void attend_block_avx512bf16(const AttnWork& w, const AttnScratch& sc);  // bf16 / fp8 pages only
 
 }  // namespace glm::attention_detail

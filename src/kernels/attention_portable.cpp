@@ -11,6 +11,7 @@ namespace {
 
 struct PortableOps {
   static constexpr int kW = 8;
+  static constexpr bool kBf16Dot = false;
   struct Vec {
     float v[kW];
   };

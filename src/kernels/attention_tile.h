@@ -10,9 +10,15 @@
 // Ops provides: kW, Vec, zero, set1, load, store, add, sub, mul, fma(a, b, c) = a * b + c, max,
 // select_lt(a, b, x, y) = a < b ? x : y, exp (exactly 0 for -inf and exactly 1 for 0), and
 // load_row(dtype, src, dst, n) widening n KV elements to float32 exactly as kv_load_row does.
+// With Ops::kBf16Dot, scores are bf16 pair dot products instead: each query row is rounded to bf16 once
+// (pairs (q[2i], q[2i+1]) transposed like the float queries), K rows are kept as bf16
+// (Ops::load_row_bf16, exact for bf16 and fp8 pages) and Ops::scores_bf16 computes each lane's score as one
+// chain over the pairs; everything after the scores (softmax, V) is the float32 path unchanged.
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+
+#include "core/float_formats.h"
 
 namespace glm::attention_detail {
 namespace {
@@ -71,16 +77,28 @@ struct BlockKernel {
     const int64_t max_keys = s.start_pos + w.tok1, head_bytes = w.kv_head * D * kv_dtype_bytes(kv.dtype);
     const float neg_inf = -std::numeric_limits<float>::infinity();
 
+    // bf16 pairs of query row r: qp[(r / W) * (D / 2) * W + i * W + r % W] (D is even on that path).
+    uint32_t* const qp = reinterpret_cast<uint32_t*>(sc.qt);
     for (int64_t r = 0; r < NG * W; ++r) {
       float* qt = sc.qt + (r / W) * D * W + r % W;
+      uint32_t* qpr = qp + (r / W) * (D / 2) * W + r % W;
       if (r < R) {
         const int64_t tok = w.tok0 + r / G, head = w.kv_head * G + r % G;
         const float* qrow = w.q + (s.q_row + tok) * w.ld_q + head * D;
-        for (int64_t d = 0; d < D; ++d) qt[d * W] = qrow[d];
+        if constexpr (Ops::kBf16Dot) {
+          for (int64_t i = 0; i < D / 2; ++i)
+            qpr[i * W] = uint32_t(f32_to_bf16(qrow[2 * i])) | uint32_t(f32_to_bf16(qrow[2 * i + 1])) << 16;
+        } else {
+          for (int64_t d = 0; d < D; ++d) qt[d * W] = qrow[d];
+        }
         sc.limit[r] = float(s.start_pos + tok + 1);
         std::fill(sc.acc + r * D, sc.acc + (r + 1) * D, 0.0f);
       } else {  // padding lanes attend to key 0 only, so their statistics stay finite; never stored
-        for (int64_t d = 0; d < D; ++d) qt[d * W] = 0.0f;
+        if constexpr (Ops::kBf16Dot) {
+          for (int64_t i = 0; i < D / 2; ++i) qpr[i * W] = 0;
+        } else {
+          for (int64_t d = 0; d < D; ++d) qt[d * W] = 0.0f;
+        }
         sc.limit[r] = 1.0f;
       }
       sc.m[r] = neg_inf;
@@ -90,13 +108,18 @@ struct BlockKernel {
     const Vec scale = Ops::set1(w.shape->scale), ninf = Ops::set1(neg_inf);
     for (int64_t t0 = 0; t0 < max_keys; t0 += kKeyTile) {
       const int64_t nt = std::min(kKeyTile, max_keys - t0);
+      uint16_t* const kb = reinterpret_cast<uint16_t*>(sc.kf);  // bf16 K rows (kBf16Dot)
       for (int64_t j = 0; j < nt; ++j) {
-        Ops::load_row(kv.dtype, static_cast<const uint8_t*>(kv.k_row(t0 + j)) + head_bytes, sc.kf + j * D, D);
+        const uint8_t* krow = static_cast<const uint8_t*>(kv.k_row(t0 + j)) + head_bytes;
+        if constexpr (Ops::kBf16Dot) Ops::load_row_bf16(kv.dtype, krow, kb + j * D, D);
+        else Ops::load_row(kv.dtype, krow, sc.kf + j * D, D);
         Ops::load_row(kv.dtype, static_cast<const uint8_t*>(kv.v_row(t0 + j)) + head_bytes, sc.vf + j * D, D);
       }
       for (int64_t g = 0; g < NG; ++g) {
         float* sg = sc.s + g * kKeyTile * W;
-        scores(sc.qt + g * D * W, sc.kf, D, nt, sg);  // rows >= nt of kf are stale but finite or masked below
+        // K rows >= nt of the tile are stale but finite, or masked below
+        if constexpr (Ops::kBf16Dot) Ops::scores_bf16(qp + g * (D / 2) * W, kb, D, nt, sg);
+        else scores(sc.qt + g * D * W, sc.kf, D, nt, sg);
         const Vec lim = Ops::load(sc.limit + g * W);
         Vec tmax = ninf;
         for (int64_t j = 0; j < nt; ++j) {

@@ -1,4 +1,5 @@
-// paged_attention() against a double-precision reference (full softmax, keys in order) for every ISA path,
+// paged_attention() against a double-precision reference (full softmax, keys in order; fed the query rounded
+// to bf16 where the kernel rounds it: attention_scores_in_bf16) for every ISA path,
 // KV dtype, GQA ratio 1..8, head_dim 64/96/128, page size 1/16/64 and contexts up to 32k; its batch
 // invariance (bitwise); and the KV number formats (kernels/kv_format.h, f32_to_fp8_e4m3).
 #include <algorithm>
@@ -6,6 +7,7 @@
 #include <cstring>
 #include <numeric>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -84,6 +86,28 @@ std::string label(Isa isa, KvDType t, const AttentionShape& sh, int64_t page_siz
          "/" + std::to_string(sh.n_kv_heads) + " head_dim=" + std::to_string(sh.head_dim) +
          " page=" + std::to_string(page_size);
 }
+
+// q with every element rounded to bf16: what the bf16-score path (attention_scores_in_bf16) computes with.
+std::vector<float> rounded_to_bf16(std::vector<float> q) {
+  for (auto& x : q) x = bf16_to_f32(f32_to_bf16(x));
+  return q;
+}
+
+// The reference for one ISA: on the query as given, or rounded to bf16 where the kernel rounds it. Both are
+// computed at most once (the reference is the slow part).
+struct References {
+  std::vector<float> plain, rounded;
+  const std::vector<float>& get(Isa isa, KvDType t, const AttentionShape& shape, const std::vector<float>& q,
+                                std::span<const AttentionSequence> seqs, int64_t qd) {
+    const bool bf16 = attention_scores_in_bf16(isa, t, shape.head_dim);
+    std::vector<float>& r = bf16 ? rounded : plain;
+    if (r.empty()) {
+      r.resize(q.size());
+      paged_attention_reference(bf16 ? rounded_to_bf16(q).data() : q.data(), qd, seqs, shape, r.data(), qd);
+    }
+    return r;
+  }
+};
 
 struct Pools {
   ThreadPool one{1, false}, two{2, false};
@@ -176,10 +200,11 @@ void check_case(KvDType t, const AttentionShape& shape, int64_t page_size, uint3
   }
   const int64_t qd = shape.n_heads * shape.head_dim;
   auto q = randn(size_t(rows * qd), seed + 7, 0.3f);
-  std::vector<float> out(q.size()), ref(q.size());
-  paged_attention_reference(q.data(), qd, seqs, shape, ref.data(), qd);
+  std::vector<float> out(q.size());
+  References refs;
   for (Isa isa : supported_isas()) {
     SCOPED_TRACE(label(isa, t, shape, page_size));
+    const std::vector<float>& ref = refs.get(isa, t, shape, q, seqs, qd);
     paged_attention_with_isa(isa, q.data(), qd, seqs, shape, out.data(), qd, pools().two);
     float worst = 0;
     for (size_t i = 0; i < out.size(); ++i) worst = std::max(worst, std::abs(out[i] - ref[i]));
@@ -239,10 +264,11 @@ TEST(PagedAttention, LongContexts) {
     std::vector<AttentionSequence> seqs{{kv.view(0), 0, c.n, c.prefix}};
     const int64_t qd = shape.n_heads * shape.head_dim;
     auto q = randn(size_t(c.n * qd), 22, 1.0f);
-    std::vector<float> out(q.size()), ref(q.size());
-    paged_attention_reference(q.data(), qd, seqs, shape, ref.data(), qd);  // once: the slow part
+    std::vector<float> out(q.size());
+    References refs;
     for (Isa isa : supported_isas()) {
       SCOPED_TRACE(label(isa, c.t, shape, 16) + " context " + std::to_string(c.prefix + c.n));
+      const std::vector<float>& ref = refs.get(isa, c.t, shape, q, seqs, qd);
       paged_attention_with_isa(isa, q.data(), qd, seqs, shape, out.data(), qd, pools().two);
       float worst = 0;
       for (size_t i = 0; i < out.size(); ++i) worst = std::max(worst, std::abs(out[i] - ref[i]));
@@ -263,6 +289,25 @@ TEST(PagedAttention, LargeLateScoresRescaleTheRunningMax) {
     paged_attention_with_isa(isa, q.data(), 32, seqs, shape, out.data(), 32, pools().one);
     paged_attention_reference(q.data(), 32, seqs, shape, ref.data(), 32);
     for (size_t i = 0; i < 32; ++i) EXPECT_NEAR(out[i], ref[i], 1e-4f) << isa_name(isa);
+  }
+}
+
+// On the bf16-score path the query's only approximation is its one rounding to bf16: the query as given
+// and the query rounded beforehand give the same bits, for a decode step and a prefill block alike.
+TEST(PagedAttention, Bf16ScoresRoundTheQueryOnce) {
+  if (!attention_scores_in_bf16(best_isa(), KvDType::BF16, 128)) GTEST_SKIP() << "no AVX-512 BF16 on this CPU";
+  const AttentionShape shape{16, 4, 128, 1.0f / std::sqrt(128.0f)};
+  for (KvDType t : {KvDType::BF16, KvDType::FP8_E4M3, KvDType::FP8_E5M2}) {
+    PagedKv kv(t, 16, 4 * 128, {300}, 41);
+    std::vector<AttentionSequence> seqs{{kv.view(0), 0, 40, 260}};
+    const int64_t qd = 16 * 128;
+    auto q = randn(size_t(40 * qd), 42);
+    const auto qr = rounded_to_bf16(q);
+    ASSERT_NE(q, qr);
+    std::vector<float> a(q.size()), b(q.size());
+    paged_attention_with_isa(Isa::Avx512Bf16, q.data(), qd, seqs, shape, a.data(), qd, pools().two);
+    paged_attention_with_isa(Isa::Avx512Bf16, qr.data(), qd, seqs, shape, b.data(), qd, pools().two);
+    EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * 4)) << kv_dtype_name(t);
   }
 }
 
