@@ -1,6 +1,7 @@
 // paged_attention() on one GLM-4.5-Air-shaped layer (96 query heads, 8 KV heads, head_dim 128, GQA 12,
 // pages of 16 tokens in a shuffled pool on huge pages): decode of one token at 4k and 32k context and a
-// 512-token prefill, for every ISA path and KV dtype, 1 and 2 threads; beside the scalar float32 kernel
+// 512-token prefill, for every ISA path (3 = AVX-512 BF16: bf16 scores on bf16/fp8 pages) and KV dtype,
+// 1 and 2 threads; beside the scalar float32 kernel
 // this one replaced (LegacyScalar). Decode reports GB/s of KV read (context x 2 x kv_dim x bytes per
 // element, every byte once); prefill reports tokens/s and GFLOP/s (4 * head_dim per query head and key).
 //   bench_attention_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
@@ -159,9 +160,9 @@ void attention_args(benchmark::internal::Benchmark* b) {
   for (int threads : {1, 2})
     for (auto [context, n] : {std::pair<int64_t, int64_t>{4096, 1}, {32768, 1}, {512, 512}}) {
       b->Args({-1, int64_t(KvDType::F32), context, n, threads});
-      for (int isa = 0; isa <= 2; ++isa)
+      for (int isa = 0; isa <= 3; ++isa)
         for (KvDType t : {KvDType::BF16, KvDType::FP8_E4M3, KvDType::FP8_E5M2, KvDType::F32}) {
-          if (isa < 2 && t != KvDType::BF16) continue;  // every dtype on the widest path; every path on bf16
+          if (isa < 2 && t != KvDType::BF16) continue;  // every dtype on the AVX-512 paths; every path on bf16
           b->Args({isa, int64_t(t), context, n, threads});
         }
     }

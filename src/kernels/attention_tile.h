@@ -109,11 +109,28 @@ struct BlockKernel {
     for (int64_t t0 = 0; t0 < max_keys; t0 += kKeyTile) {
       const int64_t nt = std::min(kKeyTile, max_keys - t0);
       uint16_t* const kb = reinterpret_cast<uint16_t*>(sc.kf);  // bf16 K rows (kBf16Dot)
+      // Walk pages and slots instead of KvPagesView::k_row(p), which costs two 64-bit divisions per key.
+      // Row j of the next tile is prefetched beside row j of this one: a head's rows are a strided part of
+      // each token's KV row, scattered over pages, which the hardware prefetchers follow poorly (decode at
+      // long context waits on memory otherwise); one tile of compute ahead is far enough and fits in L2.
+      int64_t page = t0 / kv.page_size, slot = t0 % kv.page_size;
+      int64_t next_page = (t0 + kKeyTile) / kv.page_size, next_slot = (t0 + kKeyTile) % kv.page_size;
+      const int64_t n_next = std::min(kKeyTile, max_keys - t0 - kKeyTile), row_bytes = D * kv_dtype_bytes(kv.dtype);
       for (int64_t j = 0; j < nt; ++j) {
-        const uint8_t* krow = static_cast<const uint8_t*>(kv.k_row(t0 + j)) + head_bytes;
+        const int64_t row = kv.page_ids[page] * kv.page_stride + slot * kv.kv_dim;
+        const uint8_t* krow = static_cast<const uint8_t*>(kv.at(row + kv.k_offset)) + head_bytes;
+        const uint8_t* vrow = static_cast<const uint8_t*>(kv.at(row + kv.v_offset)) + head_bytes;
+        if (j < n_next) {
+          const int64_t nrow = kv.page_ids[next_page] * kv.page_stride + next_slot * kv.kv_dim;
+          const uint8_t* nk = static_cast<const uint8_t*>(kv.at(nrow + kv.k_offset)) + head_bytes;
+          const uint8_t* nv = static_cast<const uint8_t*>(kv.at(nrow + kv.v_offset)) + head_bytes;
+          for (int64_t b = 0; b < row_bytes; b += 64) __builtin_prefetch(nk + b, 0, 2), __builtin_prefetch(nv + b, 0, 2);
+          if (++next_slot == kv.page_size) next_slot = 0, ++next_page;
+        }
         if constexpr (Ops::kBf16Dot) Ops::load_row_bf16(kv.dtype, krow, kb + j * D, D);
         else Ops::load_row(kv.dtype, krow, sc.kf + j * D, D);
-        Ops::load_row(kv.dtype, static_cast<const uint8_t*>(kv.v_row(t0 + j)) + head_bytes, sc.vf + j * D, D);
+        Ops::load_row(kv.dtype, vrow, sc.vf + j * D, D);
+        if (++slot == kv.page_size) slot = 0, ++page;
       }
       for (int64_t g = 0; g < NG; ++g) {
         float* sg = sc.s + g * kKeyTile * W;
