@@ -78,6 +78,14 @@ def oracle_env():
 
 
 _ENV = oracle_env()
+# The oracle must behave like transformers' environment in the two ways the templates rely on; checked on
+# import, so every test that uses it stops here if a jinja2 upgrade changes them.
+assert _ENV.from_string("{% for x in [1, 2] %}{{ x }}{% break %}{% endfor %}").render() == "1", "loopcontrols"
+try:
+    _ENV.from_string("{% set ns = namespace(_hidden=1) %}").render()
+    raise AssertionError("namespace accepted an underscore-prefixed attribute")
+except jinja2.exceptions.SecurityError:
+    pass
 
 
 def oracle_render(source, variables):

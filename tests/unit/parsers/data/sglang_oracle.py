@@ -273,6 +273,8 @@ def main():
         if frng.random() < 0.5:  # also plenty of "ordinary" magnitudes
             v = frng.uniform(-1e6, 1e6) * 10 ** frng.randint(-8, 20)
         floats.append({"bits": f"{struct.unpack('<Q', struct.pack('<d', v))[0]:016x}", "repr": repr(v)})
+        assert float(repr(v)) == v, v  # repr round-trips: the C++ side is held to these exact strings
+    assert tool_cases and reasoning and len(floats) > 1000, "empty oracle data"
     print(json.dumps({"tools": TOOLS, "tool_cases": tool_cases, "tool_cases_forward_unknown": forward_cases, "json_values": json_values,
                       "literal_eval": literals, "reasoning_cases": reasoning, "float_repr": floats, "sglang_version": _sglang_version()},
                      ensure_ascii=False, indent=1))

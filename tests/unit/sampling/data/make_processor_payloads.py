@@ -86,4 +86,8 @@ for cls, expected in [
 cases.append({"class": "instance of Glm4MoeThinkingBudgetLogitProcessor",
               "payload": json.dumps({"callable": dill.dumps(clp.Glm4MoeThinkingBudgetLogitProcessor()).hex()}),
               "expected": "Glm4MoeThinkingBudgetLogitProcessor"})
+# Each payload is what SGLang sends: JSON whose "callable" is a hex dill pickle (checked before writing).
+for c in cases:
+    assert bytes.fromhex(json.loads(c["payload"])["callable"]), c["class"]
+assert len(cases) == 8, len(cases)
 print(json.dumps({"dill_version": dill.__version__, "python": sys.version.split()[0], "cases": cases}, indent=1))

@@ -86,6 +86,10 @@ def main():
         for s in sorted(strings):
             v, f = label(p, s)
             cases.append({"pattern": p, "text": s, "viable": v, "full": f})
+    # The labels must be consistent before they become an oracle: a full match is a viable prefix, and the
+    # data must exercise both answers.
+    assert all(c["viable"] for c in cases if c["full"]), "a full match that is not a viable prefix"
+    assert sum(c["full"] for c in cases) > 300 and sum(not c["viable"] for c in cases) > 300, "one-sided data"
     errors = [r"(", r"a)", r"[a", r"a{3,1}", r"*a", r"a**", r"(?=a)", r"(?!a)", r"(?<=a)b", r"(a)\1", r"\bword",
               r"(?i)a", r"a++", r"a^", r"a$b", r"\q", r"[z-a]", r"\x4", "a{2000}"]
     out = {"generator": "tests/unit/sampling/data/make_regex_cases.py", "regex_module": regex.__version__,
