@@ -6,30 +6,15 @@
 namespace glm::sampling {
 
 JsonConstraint::JsonConstraint(std::shared_ptr<const TokenTrie> trie, JsonConstraintOptions options)
-    : trie_(std::move(trie)), options_(std::move(options)), state_(options_.schema.get(), options_.root) {
-  started_ = options_.start_after_token < 0;
-}
+    : trie_(std::move(trie)),
+      options_(std::move(options)),
+      cursor_(options_.start_after_token, options_.eos_ids),
+      state_(options_.schema.get(), options_.root) {}
 
 void JsonConstraint::advance(std::span<const int32_t> output_ids) {
-  if (output_ids.size() < consumed_) {  // not the list we saw last time: start over
-    state_ = SchemaJsonRecognizer(options_.schema.get(), options_.root);
-    consumed_ = 0;
-    started_ = options_.start_after_token < 0;
-    broken_ = false;
-  }
-  const auto& added = trie_->added_ids();
-  for (; consumed_ < output_ids.size(); ++consumed_) {
-    const int32_t id = output_ids[consumed_];
-    if (!started_) {
-      started_ = id == options_.start_after_token;
-      continue;
-    }
-    if (broken_) continue;
-    if (std::find(options_.eos_ids.begin(), options_.eos_ids.end(), id) != options_.eos_ids.end()) continue;
-    const std::string& bytes = trie_->bytes(id);
-    if (bytes.empty() || std::find(added.begin(), added.end(), id) != added.end() || !state_.feed(bytes))
-      broken_ = true;
-  }
+  cursor_.advance(
+      output_ids, *trie_, [&](const std::string& bytes) { return state_.feed(bytes); },
+      [&] { state_ = SchemaJsonRecognizer(options_.schema.get(), options_.root); });
 }
 
 void JsonConstraint::allow_range(uint32_t lo, uint32_t hi) {

@@ -19,6 +19,7 @@
 
 #include "sampling/json_recognizer.h"
 #include "sampling/json_schema_recognizer.h"
+#include "sampling/output_cursor.h"
 #include "sampling/token_constraint.h"
 #include "sampling/token_trie.h"
 
@@ -38,7 +39,7 @@ class JsonConstraint : public TokenConstraint {
 
   // State after the last apply (tests).
   const SchemaJsonRecognizer& state() const { return state_; }
-  bool active() const { return started_ && !broken_; }
+  bool active() const { return cursor_.active(); }
 
  private:
   void advance(std::span<const int32_t> output_ids);
@@ -47,10 +48,8 @@ class JsonConstraint : public TokenConstraint {
 
   std::shared_ptr<const TokenTrie> trie_;
   JsonConstraintOptions options_;
+  OutputCursor cursor_;
   SchemaJsonRecognizer state_;
-  size_t consumed_ = 0;
-  bool started_ = false;
-  bool broken_ = false;
   std::vector<uint8_t> allowed_;  // logits-sized scratch
 };
 

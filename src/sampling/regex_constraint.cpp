@@ -9,39 +9,23 @@ namespace glm::sampling {
 
 RegexConstraint::RegexConstraint(std::shared_ptr<const TokenTrie> trie, std::shared_ptr<const RegexNfa> nfa,
                                  RegexConstraintOptions options)
-    : trie_(std::move(trie)), dfa_(std::move(nfa)), options_(std::move(options)) {
+    : trie_(std::move(trie)),
+      dfa_(std::move(nfa)),
+      options_(std::move(options)),
+      cursor_(options_.start_after_token, options_.eos_ids) {
   state_ = dfa_.start();
-  started_ = options_.start_after_token < 0;
 }
 
 void RegexConstraint::advance(std::span<const int32_t> output_ids) {
-  if (output_ids.size() < consumed_) {  // not the list we saw last time: start over
-    state_ = dfa_.start();
-    consumed_ = 0;
-    started_ = options_.start_after_token < 0;
-    broken_ = false;
-  }
-  const auto& added = trie_->added_ids();
-  for (; consumed_ < output_ids.size(); ++consumed_) {
-    const int32_t id = output_ids[consumed_];
-    if (!started_) {
-      started_ = id == options_.start_after_token;
-      continue;
-    }
-    if (broken_) continue;
-    if (std::find(options_.eos_ids.begin(), options_.eos_ids.end(), id) != options_.eos_ids.end()) continue;
-    const std::string& bytes = trie_->bytes(id);
-    if (bytes.empty() || std::find(added.begin(), added.end(), id) != added.end()) {
-      broken_ = true;
-      continue;
-    }
+  auto feed = [&](const std::string& bytes) {
     try {
       state_ = dfa_.feed(state_, bytes);
-    } catch (const GlmError&) {  // DFA too large
-      broken_ = true;
+    } catch (const GlmError&) {  // the pattern needs more DFA states than allowed
+      return false;
     }
-    if (state_ == RegexDfa::kDead) broken_ = true;
-  }
+    return state_ != RegexDfa::kDead;
+  };
+  cursor_.advance(output_ids, *trie_, feed, [&] { state_ = dfa_.start(); });
 }
 
 void RegexConstraint::walk(const TokenTrie::Node& node, int32_t state) {
@@ -78,7 +62,7 @@ void RegexConstraint::apply(std::span<float> logits, std::span<const int32_t> ou
   try {
     compute_mask(logits.size());
   } catch (const GlmError&) {  // DFA too large: stop constraining rather than fail the request
-    broken_ = true;
+    cursor_.stop();
     return;
   }
   if (masks_.size() < kCachedMasks) masks_[state_] = allowed_;

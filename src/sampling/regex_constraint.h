@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sampling/output_cursor.h"
 #include "sampling/regex_dfa.h"
 #include "sampling/token_constraint.h"
 #include "sampling/token_trie.h"
@@ -33,7 +34,7 @@ class RegexConstraint : public TokenConstraint {
                   RegexConstraintOptions options);
   void apply(std::span<float> logits, std::span<const int32_t> output_ids) override;
 
-  bool active() const { return started_ && !broken_; }
+  bool active() const { return cursor_.active(); }
   bool matched() const { return dfa_.accepting(state_); }  // tests
 
  private:
@@ -44,10 +45,8 @@ class RegexConstraint : public TokenConstraint {
   std::shared_ptr<const TokenTrie> trie_;
   RegexDfa dfa_;
   RegexConstraintOptions options_;
+  OutputCursor cursor_;
   int32_t state_;
-  size_t consumed_ = 0;
-  bool started_ = false;
-  bool broken_ = false;
   std::vector<uint8_t> allowed_;  // logits-sized scratch
   std::unordered_map<int32_t, std::vector<uint8_t>> masks_;
 };
