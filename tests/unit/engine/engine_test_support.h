@@ -14,6 +14,7 @@
 #include "core/thread_pool.h"
 #include "engine/engine.h"
 #include "engine/request.h"
+#include "engine/scheduler.h"
 
 namespace glm::testing {
 
@@ -89,5 +90,37 @@ class Collector {
   std::map<std::string, Collected> results_;
   int finished_ = 0;
 };
+
+// Submits every request (in rounds: a round waits for the previous one, so later rounds can hit the
+// prefix cache) and returns the results by rid.
+inline std::map<std::string, Collected> run(Scheduler& s, const std::vector<std::vector<GenerateRequest>>& rounds) {
+  Collector c;
+  int n = 0;
+  for (const auto& round : rounds) {
+    for (const auto& r : round) s.submit(r, c.sink(r.rid));
+    n += int(round.size());
+    c.wait(n);
+  }
+  return c.results();
+}
+
+inline void expect_same(const std::map<std::string, Collected>& plain, const std::map<std::string, Collected>& spec,
+                 const std::string& what) {
+  ASSERT_EQ(plain.size(), spec.size());
+  for (const auto& [rid, p] : plain) {
+    const Collected& s = spec.at(rid);
+    EXPECT_EQ(s.ids, p.ids) << what << " " << rid;
+    EXPECT_EQ(s.text, p.text) << what << " " << rid;
+    EXPECT_EQ(s.last.finish_reason, p.last.finish_reason) << what << " " << rid;
+    EXPECT_EQ(s.last.matched_stop, p.last.matched_stop) << what << " " << rid;
+    EXPECT_EQ(s.last.completion_tokens, p.last.completion_tokens) << what << " " << rid;
+  }
+}
+
+inline void expect_pool_returns(Scheduler& s) {
+  EXPECT_EQ(s.kv_free_pages() + s.cache_pages(), s.kv_pool_pages());
+  EXPECT_TRUE(s.flush_cache());
+  EXPECT_EQ(s.kv_free_pages(), s.kv_pool_pages());
+}
 
 }  // namespace glm::testing

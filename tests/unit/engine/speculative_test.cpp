@@ -24,6 +24,9 @@ using testing::Collected;
 using testing::Collector;
 using testing::greedy_request;
 using testing::prompt_of;
+using testing::expect_pool_returns;
+using testing::expect_same;
+using testing::run;
 using Result = Collected;
 
 std::unique_ptr<Scheduler> make(const std::string& dir, SchedulerConfig cfg, int steps, bool adaptive = false) {
@@ -36,38 +39,6 @@ std::unique_ptr<Scheduler> make(const std::string& dir, SchedulerConfig cfg, int
   cfg.spec.adaptive = adaptive;
   return std::make_unique<Scheduler>(Glm4MoeModel::load(dir, pool(), opt),
                                      Tokenizer::from_file(dir + "/tokenizer.json"), cfg);
-}
-
-// Submits every request (in rounds: a round waits for the previous one, so later rounds can hit the
-// prefix cache) and returns the results by rid.
-std::map<std::string, Result> run(Scheduler& s, const std::vector<std::vector<GenerateRequest>>& rounds) {
-  Collector c;
-  int n = 0;
-  for (const auto& round : rounds) {
-    for (const auto& r : round) s.submit(r, c.sink(r.rid));
-    n += int(round.size());
-    c.wait(n);
-  }
-  return c.results();
-}
-
-void expect_same(const std::map<std::string, Result>& plain, const std::map<std::string, Result>& spec,
-                 const std::string& what) {
-  ASSERT_EQ(plain.size(), spec.size());
-  for (const auto& [rid, p] : plain) {
-    const Result& s = spec.at(rid);
-    EXPECT_EQ(s.ids, p.ids) << what << " " << rid;
-    EXPECT_EQ(s.text, p.text) << what << " " << rid;
-    EXPECT_EQ(s.last.finish_reason, p.last.finish_reason) << what << " " << rid;
-    EXPECT_EQ(s.last.matched_stop, p.last.matched_stop) << what << " " << rid;
-    EXPECT_EQ(s.last.completion_tokens, p.last.completion_tokens) << what << " " << rid;
-  }
-}
-
-void expect_pool_returns(Scheduler& s) {
-  EXPECT_EQ(s.kv_free_pages() + s.cache_pages(), s.kv_pool_pages());
-  EXPECT_TRUE(s.flush_cache());
-  EXPECT_EQ(s.kv_free_pages(), s.kv_pool_pages());
 }
 
 // Every fixture: several concurrent requests of mixed lengths, small prefill chunks, then the same
