@@ -252,6 +252,9 @@ class Parser {
   }
 
   Node group() {
+    // The parser and the NFA builder recurse once per group level: bound it so that a hostile pattern
+    // cannot exhaust the stack of the server thread that compiles it.
+    if (++depth_ > kMaxNesting) unsupported("nesting groups more than 100 deep");
     ++i_;  // '('
     if (peek() == '?') {
       const int n1 = peek(1), n2 = peek(2);
@@ -272,6 +275,7 @@ class Parser {
     Node inner = alternation();
     if (peek() != ')') error("missing ), unterminated subpattern");
     ++i_;
+    --depth_;
     return inner;
   }
 
@@ -414,8 +418,10 @@ class Parser {
     return class_node(negate ? complement(set) : set);
   }
 
+  static constexpr int kMaxNesting = 100;
   std::string_view p_;
   size_t i_ = 0;
+  int depth_ = 0;
 };
 
 class Builder {

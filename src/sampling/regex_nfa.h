@@ -9,8 +9,8 @@
 //   \v \0 \xHH \uHHHH \UHHHHHHHH, groups ( ) (?: ) (?P<name> ) (?<name> ), alternation |, quantifiers
 //   * + ? {n} {n,} {,m} {n,m} and their lazy forms (same language), ^ at the start and $ at the end.
 // Refused with GlmError(InvalidArgument) naming the feature: backreferences, lookaround, \b \B \A \Z,
-// inline flags, possessive quantifiers, anchors elsewhere, invalid UTF-8 in the pattern, patterns that
-// expand to more than kMaxStates states (large bounded repeats).
+// inline flags, possessive quantifiers, anchors elsewhere, groups nested more than 100 deep, invalid
+// UTF-8 in the pattern, patterns that expand to more than kMaxStates states (large bounded repeats).
 // Characters are matched as their UTF-8 byte sequences; a negated class or . matches any one valid
 // UTF-8 character (surrogates excluded) outside the set.
 #include <cstdint>

@@ -69,6 +69,9 @@ TEST(RegexNfa, RefusesWhatItDoesNotSupportWithAClearMessage) {
   }
   EXPECT_THROW(RegexNfa::compile("\xff"), GlmError);          // invalid UTF-8 in the pattern
   EXPECT_THROW(RegexNfa::compile("(a{1000}){1000}"), GlmError);  // too many states
+  // A deeply nested pattern is refused instead of overflowing the stack (1e5 levels would crash the server).
+  EXPECT_THROW(RegexNfa::compile(std::string(100000, '(') + "a" + std::string(100000, ')')), GlmError);
+  EXPECT_NO_THROW(RegexNfa::compile(std::string(100, '(') + "a" + std::string(100, ')')));
 }
 
 Vocab regex_vocab() {
