@@ -39,23 +39,13 @@ template <class Ops> constexpr bool paired_steps() {
 template <class Ops, WeightKind K, int R, int T>
 __attribute__((always_inline)) inline void linear_tile(const LinearProblem& p, int64_t o, int64_t t0, int64_t k0,
                                                        int64_t k1, typename Ops::Acc* carry, bool first,
-                                                       bool last) {
+                                                       bool last, int64_t ahead) {
   using Acc = typename Ops::Acc;
   using XElem = typename Ops::XElem;
   constexpr int W = Ops::kWidth;
   constexpr bool kBlock = K == WeightKind::F8Block;
   const WeightRef& w = *p.w;
   const int64_t LD = w.row_stride();
-  // Software prefetch distance (elements). Tiles of several rows read R short streams side by side,
-  // which the hardware prefetchers do not follow: prefetch the same columns of whole row tiles at least
-  // kPrefetchBytes ahead. One tile ahead was too close for short rows: 4 FP8 rows of 1024 columns are
-  // 4 KiB, which a core consumes in about one DRAM latency (GEMV over 1024-column FP8 matrices: 18.5 ->
-  // 27 GB/s at one thread with 8 KiB; 16 KiB the same, 32 KiB worse). One-row tiles (BF16 decode) are
-  // one sequential stream that the hardware prefetcher follows; there a short fixed lead is best (BF16
-  // GEMV, 4096 columns: one row = 8 KiB ahead 21 GB/s, 2 KiB 28 GB/s; 1 KiB 26, 4 KiB 20).
-  constexpr int64_t kPrefetchBytes = 8192, kStreamPrefetchBytes = 2048;
-  const int64_t tile_bytes = R * LD * int64_t(sizeof(WElem<K>));
-  const int64_t ahead = R == 1 ? kStreamPrefetchBytes / int64_t(sizeof(WElem<K>)) : R * LD * ((kPrefetchBytes + tile_bytes - 1) / tile_bytes);
   const WElem<K>* wr[R];
   const XElem* xr[T];
 #pragma GCC unroll 16
@@ -80,9 +70,15 @@ __attribute__((always_inline)) inline void linear_tile(const LinearProblem& p, i
   const float* srow[kBlock ? R : 1];
   int64_t bcol = 0, block_end = k1;
   if constexpr (kBlock) {
+    // One division per tile (not one per row): the tile's rows lie in at most two block rows when R <= block_rows.
+    const int64_t brows = w.block_rows, sstride = w.scale_stride();
+    const int64_t rb = (o + w.block_row0) / brows, within = o + w.block_row0 - rb * brows;
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) srow[r] = w.scale + ((o + r + w.block_row0) / w.block_rows) * w.scale_stride();
-    bcol = (k0 + phase) / bc;
+    for (int r = 0; r < R; ++r) {
+      srow[r] = R <= brows ? w.scale + (rb + (within + r >= brows ? 1 : 0)) * sstride
+                           : w.scale + ((o + r + w.block_row0) / brows) * sstride;
+    }
+    bcol = k0 == 0 ? 0 : (k0 + phase) / bc;  // phase < bc
     block_end = bcol * bc + bc - phase;
   }
   for (int64_t kb = k0, ke; kb < k1; kb = ke) {
@@ -179,14 +175,30 @@ __attribute__((always_inline)) inline void linear_tile(const LinearProblem& p, i
   }
 }
 
+// Software prefetch distance (elements) for tiles of R rows, computed once per call (not per tile). Tiles of
+// several rows read R short streams side by side, which the hardware prefetchers do not follow: prefetch the
+// same columns of whole row tiles at least kPrefetchBytes ahead. One tile ahead was too close for short rows:
+// 4 FP8 rows of 1024 columns are 4 KiB, which a core consumes in about one DRAM latency (GEMV over
+// 1024-column FP8 matrices: 18.5 -> 27 GB/s at one thread with 8 KiB; 16 KiB the same, 32 KiB worse).
+// One-row tiles (BF16 decode) are one sequential stream that the hardware prefetcher follows; there a short
+// fixed lead is best (BF16 GEMV, 4096 columns: one row = 8 KiB ahead 21 GB/s, 2 KiB 28 GB/s; 1 KiB 26, 4 KiB 20).
+template <WeightKind K, int R>
+inline int64_t prefetch_ahead(const WeightRef& w) {
+  constexpr int64_t kPrefetchBytes = 8192, kStreamPrefetchBytes = 2048;
+  const int64_t LD = w.row_stride();
+  if constexpr (R == 1) return kStreamPrefetchBytes / int64_t(sizeof(WElem<K>));
+  const int64_t tile_bytes = R * LD * int64_t(sizeof(WElem<K>));
+  return R * LD * ((kPrefetchBytes + tile_bytes - 1) / tile_bytes);
+}
+
 // Picks the tile instantiation for a token count 1 <= nt <= T (a runtime value at batch edges).
 template <class Ops, WeightKind K, int R, int T>
 inline void linear_tile_tokens(const LinearProblem& p, int64_t o, int64_t t0, int nt, int64_t k0, int64_t k1,
-                               typename Ops::Acc* carry, bool first, bool last) {
+                               typename Ops::Acc* carry, bool first, bool last, int64_t ahead) {
   if constexpr (T > 1) {
-    if (nt < T) return linear_tile_tokens<Ops, K, R, T - 1>(p, o, t0, nt, k0, k1, carry, first, last);
+    if (nt < T) return linear_tile_tokens<Ops, K, R, T - 1>(p, o, t0, nt, k0, k1, carry, first, last, ahead);
   }
-  linear_tile<Ops, K, R, T>(p, o, t0, k0, k1, carry, first, last);
+  linear_tile<Ops, K, R, T>(p, o, t0, k0, k1, carry, first, last, ahead);
 }
 
 // Rows [r0, r1) x all tokens.
@@ -206,8 +218,9 @@ void linear_rows_tiled(const LinearProblem& p, int64_t r0, int64_t r1) {
     // Narrow prefill tiles (FP8 blocks): decode of 1-2 tokens still wants 4 rows in flight.
     if (n <= 2) {
       int64_t o = r0;
-      for (; o + 4 <= r1; o += 4) linear_tile_tokens<Ops, K, 4, 2>(p, o, 0, int(n), 0, C, nullptr, true, true);
-      for (; o < r1; ++o) linear_tile_tokens<Ops, K, 1, 2>(p, o, 0, int(n), 0, C, nullptr, true, true);
+      const int64_t ahead4 = prefetch_ahead<K, 4>(w), ahead1 = prefetch_ahead<K, 1>(w);
+      for (; o + 4 <= r1; o += 4) linear_tile_tokens<Ops, K, 4, 2>(p, o, 0, int(n), 0, C, nullptr, true, true, ahead4);
+      for (; o < r1; ++o) linear_tile_tokens<Ops, K, 1, 2>(p, o, 0, int(n), 0, C, nullptr, true, true, ahead1);
       return;
     }
   }
@@ -218,14 +231,16 @@ void linear_rows_tiled(const LinearProblem& p, int64_t r0, int64_t r1) {
     // Each row keeps its one vector accumulator over k, so the sums are bitwise those of the R-row tiles.
     // FP8 stays on R rows: its decode is bound by the in-register conversion, which wants the parallel rows.
     if (n == 1) {
-      for (int64_t o = r0; o < r1; ++o) linear_tile_tokens<Ops, K, 1, T>(p, o, 0, 1, 0, C, nullptr, true, true);
+      const int64_t ahead1 = prefetch_ahead<K, 1>(w);
+      for (int64_t o = r0; o < r1; ++o) linear_tile_tokens<Ops, K, 1, T>(p, o, 0, 1, 0, C, nullptr, true, true, ahead1);
       return;
     }
   }
+  const int64_t aheadR = prefetch_ahead<K, R>(w), ahead1 = prefetch_ahead<K, 1>(w);
   if (n <= T) {
     int64_t o = r0;
-    for (; o + R <= r1; o += R) linear_tile_tokens<Ops, K, R, T>(p, o, 0, int(n), 0, C, nullptr, true, true);
-    for (; o < r1; ++o) linear_tile_tokens<Ops, K, 1, T>(p, o, 0, int(n), 0, C, nullptr, true, true);
+    for (; o + R <= r1; o += R) linear_tile_tokens<Ops, K, R, T>(p, o, 0, int(n), 0, C, nullptr, true, true, aheadR);
+    for (; o < r1; ++o) linear_tile_tokens<Ops, K, 1, T>(p, o, 0, int(n), 0, C, nullptr, true, true, ahead1);
     return;
   }
   int64_t kblock = int64_t(16384 / (T * int(sizeof(typename Ops::XElem)))) / W * W;
@@ -244,8 +259,9 @@ void linear_rows_tiled(const LinearProblem& p, int64_t r0, int64_t r1) {
         const bool first = k0 == 0, last = k1 == C;
         int64_t o = rb;
         for (; o + R <= re; o += R)
-          linear_tile_tokens<Ops, K, R, T>(p, o, t0, nt, k0, k1, carry + (o - rb) * T, first, last);
-        for (; o < re; ++o) linear_tile_tokens<Ops, K, 1, T>(p, o, t0, nt, k0, k1, carry + (o - rb) * T, first, last);
+          linear_tile_tokens<Ops, K, R, T>(p, o, t0, nt, k0, k1, carry + (o - rb) * T, first, last, aheadR);
+        for (; o < re; ++o)
+          linear_tile_tokens<Ops, K, 1, T>(p, o, t0, nt, k0, k1, carry + (o - rb) * T, first, last, ahead1);
       }
     }
   }
