@@ -333,13 +333,22 @@ void HttpServer::register_routes() {
     send_json(res, 200, model_card(*c, id));
   });
 
-  s.Get("/get_model_info", [this, ready](const httplib::Request&, httplib::Response& res) {
+  // Newer SGLang also serves these as /model_info and /server_info.
+  for (const char* route : {"/get_model_info", "/model_info"}) {
+    s.Get(route, [this, ready](const httplib::Request&, httplib::Response& res) {
+      auto c = ready(res);
+      if (c) send_json(res, 200, model_info_json(*c));
+    });
+  }
+  for (const char* route : {"/get_server_info", "/server_info"}) {
+    s.Get(route, [this, ready](const httplib::Request&, httplib::Response& res) {
+      auto c = ready(res);
+      if (c) send_json(res, 200, server_info_json(*c));
+    });
+  }
+  s.Get("/get_load", [this, ready](const httplib::Request&, httplib::Response& res) {
     auto c = ready(res);
-    if (c) send_json(res, 200, model_info_json(*c));
-  });
-  s.Get("/get_server_info", [this, ready](const httplib::Request&, httplib::Response& res) {
-    auto c = ready(res);
-    if (c) send_json(res, 200, server_info_json(*c));
+    if (c) send_json(res, 200, load_json(*c));
   });
 
   auto simple_post = [this, ready](const char* route, bool json_type, Json (*fn)(const ServingContext&, const Json&)) {

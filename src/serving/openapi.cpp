@@ -173,6 +173,9 @@ Json openapi_document() {
   paths["/health_generate"] = {{"get", op("Health (one-token generation)", nullptr, false)}};
   paths["/get_model_info"] = {{"get", op("Model information", nullptr)}};
   paths["/get_server_info"] = {{"get", op("Server arguments and scheduler state", nullptr)}};
+  paths["/model_info"] = {{"get", op("Model information (same as /get_model_info)", nullptr)}};
+  paths["/server_info"] = {{"get", op("Server arguments and scheduler state (same as /get_server_info)", nullptr)}};
+  paths["/get_load"] = {{"get", op("Requests and KV tokens in use, per data-parallel rank", nullptr)}};
   paths["/v1/tokenize"] = {{"post", op("Tokenize text", &tokenize)}};
   paths["/v1/detokenize"] = {{"post", op("Detokenize ids", &detokenize)}};
   paths["/parse_function_call"] = {{"post", op("Parse tool calls out of text", &parse_fc)}};

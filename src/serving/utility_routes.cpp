@@ -76,6 +76,18 @@ Json server_info_json(const ServingContext& ctx) {
   return j;
 }
 
+Json load_json(const ServingContext& ctx) {
+  // SGLang's GET /get_load: one entry per data-parallel rank (glmserve has one): requests in the scheduler
+  // (running + waiting), the waiting ones, and the KV tokens in use.
+  EngineStats st = ctx.engine->stats();
+  Json rank = Json::object();
+  rank["dp_rank"] = 0;
+  rank["num_reqs"] = st.num_running + st.num_waiting;
+  rank["num_waiting_reqs"] = st.num_waiting;
+  rank["num_tokens"] = kv_token_usage(st).num_used;
+  return Json::array({rank});
+}
+
 Json tokenize_route(const ServingContext& ctx, const Json& body) {
   FieldReader r(body, "");
   const Json* prompt = r.get("prompt");

@@ -14,6 +14,7 @@ bool health_check(const ServingContext& ctx);
 Json model_card(const ServingContext& ctx, const std::string& id);
 Json model_info_json(const ServingContext& ctx);
 Json server_info_json(const ServingContext& ctx);
+Json load_json(const ServingContext& ctx);  // GET /get_load
 
 Json tokenize_route(const ServingContext& ctx, const Json& body);
 Json detokenize_route(const ServingContext& ctx, const Json& body);

@@ -1,8 +1,10 @@
 """SGLang's native routes on a real glmserve: /generate (plain, streamed, logprobs, batch),
-/health, /get_model_info, /get_server_info, tokenize round trip against Hugging Face tokenizers,
+/health, /get_model_info, /get_server_info (and /model_info, /server_info, /get_load), tokenize round trip against Hugging Face tokenizers,
 /parse_function_call and /separate_reasoning against SGLang's cases, /metrics names, and the
 thinking budget processor (SGLang's algorithm: "\\n" then "</think>" once the budget is spent)."""
 import json
+import threading
+import time
 
 import httpx
 import pytest
@@ -27,6 +29,33 @@ def test_health_and_info(tiny_server):
     assert server["tool_call_parser"] == "glm45"
     assert server["context_length"] == 4096
     assert "version" in server
+
+
+def test_model_info_server_info_and_load_routes(tiny_server):
+    url = tiny_server.url
+    # Newer SGLang's names for the same documents.
+    assert httpx.get(url + "/model_info", timeout=10).json() == httpx.get(url + "/get_model_info", timeout=10).json()
+    new, old = (httpx.get(url + p, timeout=10).json() for p in ("/server_info", "/get_server_info"))
+    assert new.keys() == old.keys() and new["served_model_name"] == old["served_model_name"] == "glm-tiny"
+    # /get_load: one data-parallel rank; nothing in flight once the previous tests' requests are done.
+    deadline = time.time() + 10
+    while (idle := httpx.get(url + "/get_load", timeout=10).json()) != [
+            {"dp_rank": 0, "num_reqs": 0, "num_waiting_reqs": 0, "num_tokens": 0}]:
+        assert time.time() < deadline, idle
+        time.sleep(0.05)
+    # A long request in another thread; poll /get_load until it shows (the tiny model is fast).
+    body = {"text": "Hello", "sampling_params": {"max_new_tokens": 3000, "temperature": 0, "ignore_eos": True}}
+    worker = threading.Thread(target=lambda: httpx.post(url + "/generate", json=body, timeout=300))
+    worker.start()
+    seen = []
+    while worker.is_alive() and not seen:
+        load = httpx.get(url + "/get_load", timeout=10).json()
+        assert len(load) == 1 and load[0]["dp_rank"] == 0, load
+        if load[0]["num_reqs"] == 1:
+            seen = load
+    worker.join()
+    assert seen, "/get_load never showed the running request"
+    assert seen[0]["num_waiting_reqs"] == 0 and seen[0]["num_tokens"] >= 2
 
 
 def test_generate_plain_stream_and_batch(tiny_server):
