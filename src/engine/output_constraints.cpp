@@ -54,6 +54,7 @@ std::unique_ptr<sampling::TokenConstraint> OutputConstraints::make(const Samplin
     sampling::RegexConstraintOptions opts;
     opts.eos_ids = eos_ids_;
     opts.start_after_token = start_after();
+    opts.added_tokens_as_text = sp.regex_added_tokens_as_text;
     return std::make_unique<sampling::RegexConstraint>(trie(), std::move(nfa), std::move(opts));
   }
   if (!sp.json_schema.empty()) {

@@ -38,6 +38,9 @@ struct SamplingParams {
   // With json_schema or regex: unconstrained until the first "</think>" of the output (the request reasons
   // first; SGLang's reasoner grammar).
   bool constrain_after_reasoning = false;
+  // With regex: added tokens (<arg_key>, </tool_call>, ...) are text the pattern may spell, not refused
+  // (the tool-call grammar of tool_choice "required" / named; set by the server, not by clients).
+  bool regex_added_tokens_as_text = false;
   // The output must begin with one of these texts, then is free (tool_choice "required" with
   // several tools: each allowed name plus the tool parser's separator). Empty: no constraint.
   std::vector<std::string> output_prefix_choices;

@@ -2,7 +2,7 @@
 // What every byte-level constraint (json_constraint.h, regex_constraint.h) does before its grammar sees a
 // byte: pick out the output tokens the grammar reads. Nothing is read up to and including an optional
 // start token (the first </think> of a reasoning answer); EOS ids are skipped; a token without bytes, an
-// added token, or one the grammar refuses ends masking ("broken": the constraint stops instead of failing
+// added token (unless the constraint reads them as text), or one the grammar refuses ends masking ("broken": the constraint stops instead of failing
 // the request). An output list shorter than last time is a new history: the grammar restarts.
 #include <algorithm>
 #include <cstdint>
@@ -16,8 +16,10 @@ namespace glm::sampling {
 
 class OutputCursor {
  public:
-  OutputCursor(int32_t start_after_token, std::vector<int32_t> eos_ids)
-      : start_after_(start_after_token), eos_(std::move(eos_ids)), started_(start_after_token < 0) {}
+  // added_as_text: an added token is fed as its text like any other (a regex that spells special tokens).
+  OutputCursor(int32_t start_after_token, std::vector<int32_t> eos_ids, bool added_as_text = false)
+      : start_after_(start_after_token), eos_(std::move(eos_ids)), started_(start_after_token < 0),
+        added_as_text_(added_as_text) {}
 
   // feed(const std::string& bytes) -> bool: false once the output left the grammar.
   // restart(): back to the grammar's initial state.
@@ -38,7 +40,8 @@ class OutputCursor {
       }
       if (broken_ || is_eos(id)) continue;
       const std::string& bytes = trie.bytes(id);
-      if (bytes.empty() || std::find(added.begin(), added.end(), id) != added.end() || !feed(bytes)) broken_ = true;
+      const bool refused_added = !added_as_text_ && std::find(added.begin(), added.end(), id) != added.end();
+      if (bytes.empty() || refused_added || !feed(bytes)) broken_ = true;
     }
   }
 
@@ -54,6 +57,7 @@ class OutputCursor {
   std::vector<int32_t> eos_;
   size_t consumed_ = 0;
   bool started_;
+  bool added_as_text_;
   bool broken_ = false;
 };
 

@@ -12,7 +12,7 @@ RegexConstraint::RegexConstraint(std::shared_ptr<const TokenTrie> trie, std::sha
     : trie_(std::move(trie)),
       dfa_(std::move(nfa)),
       options_(std::move(options)),
-      cursor_(options_.start_after_token, options_.eos_ids) {
+      cursor_(options_.start_after_token, options_.eos_ids, options_.added_tokens_as_text) {
   state_ = dfa_.start();
 }
 
@@ -41,8 +41,9 @@ void RegexConstraint::walk(const TokenTrie::Node& node, int32_t state) {
 void RegexConstraint::compute_mask(size_t vocab) {
   allowed_.assign(vocab, 0);
   walk(trie_->root(), state_);
-  for (int32_t id : trie_->added_ids())
-    if (id >= 0 && size_t(id) < allowed_.size()) allowed_[size_t(id)] = 0;
+  if (!options_.added_tokens_as_text)
+    for (int32_t id : trie_->added_ids())
+      if (id >= 0 && size_t(id) < allowed_.size()) allowed_[size_t(id)] = 0;
   // A full match may end; a state with no allowed token left (the vocabulary cannot spell what the
   // pattern needs next) ends too: ending beats emitting text that breaks the pattern.
   const bool dead_end = std::find(allowed_.begin(), allowed_.end(), uint8_t{1}) == allowed_.end();

@@ -24,6 +24,9 @@ namespace glm::sampling {
 struct RegexConstraintOptions {
   std::vector<int32_t> eos_ids;    // allowed once the output matches
   int32_t start_after_token = -1;  // >= 0: unconstrained up to and including this output token
+  // Added tokens (special tokens such as <arg_key>) count as their text: allowed where the pattern reads
+  // that text. Off: never allowed, and one in the output ends the constraint (output_cursor.h).
+  bool added_tokens_as_text = false;
 };
 
 class RegexConstraint : public TokenConstraint {

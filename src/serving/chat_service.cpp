@@ -1,5 +1,6 @@
 #include "serving/chat_service.h"
 
+#include "parsers/tool_call_grammar.h"
 #include "serving/api_error.h"
 
 namespace glm::serving {
@@ -77,6 +78,23 @@ std::vector<std::string> tool_name_choices(const ServingContext& ctx, const Chat
   return choices;
 }
 
+// The regex for everything after the forced prefix under tool_choice "required" or a named tool.
+std::optional<std::string> tool_call_regex(const ServingContext& ctx, const ChatRequest& req) {
+  if (!ctx.args->tool_call_parser) return std::nullopt;
+  if (req.tool_choice.mode != ToolChoiceMode::Required && req.tool_choice.mode != ToolChoiceMode::Named)
+    return std::nullopt;
+  parsers::ToolCallGrammarOptions o;
+  o.parser = *ctx.args->tool_call_parser;
+  o.parallel_tool_calls = req.parallel_tool_calls;
+  if (req.tool_choice.mode == ToolChoiceMode::Named) o.prefilled_name = o.only_tool = req.tool_choice.name;
+  else if (req.tools.size() == 1) o.prefilled_name = req.tools[0]["function"]["name"].get<std::string>();
+  std::string rx = parsers::tool_call_output_regex(parsers::ToolSet::from_openai_tools(req.tools), o);
+  // Hundreds of tools or huge enums: past this the pattern nears the NFA's state limit (its compile error
+  // would refuse the request); constrain only the name then, as before.
+  if (rx.size() > 20000) return std::nullopt;
+  return rx;
+}
+
 }  // namespace
 
 ChatPlan plan_chat(const ServingContext& ctx, const ChatRequest& req) {
@@ -123,6 +141,15 @@ ChatPlan plan_chat(const ServingContext& ctx, const ChatRequest& req) {
   SamplingParams sp = to_sampling_params(req.sampling, ctx.model.preferred_sampling_params, 1.0f);
   if (tools) sp.skip_special_tokens = false;  // the tool-call tags must survive detokenization
   if (tools) sp.output_prefix_choices = tool_name_choices(ctx, req);
+  if (tools && sp.regex.empty() && sp.json_schema.empty()) {
+    // tool_choice "required" / named: the whole call is constrained (parsers/tool_call_grammar.h), not
+    // only the name. A request that brings its own regex or json_schema keeps it (and the name choices).
+    if (std::optional<std::string> rx = tool_call_regex(ctx, req)) {
+      sp.regex = std::move(*rx);
+      sp.regex_added_tokens_as_text = true;  // <arg_key>, </tool_call>, ... are the model's special tokens
+      sp.output_prefix_choices.clear();
+    }
+  }
   // response_format applies to the answer: a request that thinks first is free until </think>.
   if ((!sp.json_schema.empty() || !sp.regex.empty()) && plan.reasoning_on && args.reasoning_parser) sp.constrain_after_reasoning = true;
   if (req.max_tokens) sp.max_new_tokens = *req.max_tokens;

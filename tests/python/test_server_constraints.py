@@ -1,7 +1,8 @@
 """Constrained decoding end to end with the openai client on the tiny (random) model:
 response_format json_object must give text that json.loads parses as an object, for several seeds at
 temperature 1; tool_choice "required" with several tools must give a parsed call to an allowed
-function with both tool-call parsers, though nothing but the constraint steers the model.
+function with both tool-call parsers, though nothing but the constraint steers the model, and forced
+calls carry arguments of the declared types.
 """
 import json
 
@@ -147,6 +148,48 @@ def test_required_tool_choice_names_an_allowed_function(parser):
             assert len(names) == 1 and names <= allowed, names
             for call in r.choices[0].message.tool_calls or []:  # a call closed within the budget
                 assert call.function.name in allowed
+
+
+TYPED_TOOLS = [
+    {"type": "function", "function": {"name": "set_alarm", "parameters": {
+        "type": "object",
+        "properties": {"day": {"type": "string", "enum": ["monday", "friday"]}, "loud": {"type": "boolean"},
+                       "snooze": {"enum": [5, 10]}, "label": {"type": ["boolean", "null"]}},
+        "required": ["day", "loud"]}}},
+    {"type": "function", "function": {"name": "pick_color", "parameters": {
+        "type": "object", "properties": {"color": {"type": "string", "enum": ["red", "dark (navy)", "light.blue"]}},
+        "required": ["color"]}}},
+]
+
+
+@pytest.mark.parametrize("parser", ["glm45", "glm47"])
+def test_forced_tool_calls_have_arguments_of_the_declared_types(parser):
+    """tool_choice "required" / named constrains the whole call in the template's XML (not only the
+    name): a random model at temperature 1 must produce exactly one closed call whose parsed arguments
+    validate against the tool's JSON schema (jsonschema is the oracle), required keys included."""
+    import jsonschema
+    flags = list(TINY_SERVER_FLAGS)
+    flags[flags.index("--tool-call-parser") + 1] = parser
+    schemas = {t["function"]["name"]: t["function"]["parameters"] for t in TYPED_TOOLS}
+    with launch_glmserve("glm45-tiny", *flags) as srv:
+        client = srv.openai()
+        for tool_choice in ("required", {"type": "function", "function": {"name": "pick_color"}}):
+            names = set()
+            for seed in range(1, 7):
+                r = client.chat.completions.create(
+                    model="glm-tiny", messages=MESSAGES, tools=TYPED_TOOLS, tool_choice=tool_choice,
+                    parallel_tool_calls=False, temperature=1.0, seed=seed, max_tokens=300)
+                choice = r.choices[0]
+                assert choice.finish_reason == "tool_calls", (tool_choice, seed, choice)
+                calls = choice.message.tool_calls
+                assert len(calls) == 1, calls
+                name = calls[0].function.name
+                if tool_choice != "required":
+                    assert name == "pick_color"
+                names.add(name)
+                jsonschema.validate(json.loads(calls[0].function.arguments), schemas[name])
+            if tool_choice == "required":
+                assert names == set(schemas), names  # both tools were reachable
 
 
 REGEXES = [r"(yes|no)", r"[0-9]{3}-[0-9]{4}", r"(\d{1,2}):(\d\d) ?(AM|PM)", r"[A-Z][a-z]{1,8}( [A-Z][a-z]{1,8}){0,2}",

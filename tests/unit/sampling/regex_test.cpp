@@ -181,5 +181,41 @@ TEST(RegexConstraint, WaitsForTheStartTokenAndStopsMaskingAfterForcedGarbage) {
   EXPECT_FALSE(c2.active());
 }
 
+// The tool-call grammar spells the model's special tokens (<arg_key>, </tool_call>): with
+// added_tokens_as_text an added token is allowed exactly where the pattern reads its text, and emitting it
+// keeps the constraint going; without it, added tokens are refused (and one in the output ends masking).
+TEST(RegexConstraint, AddedTokensCanBeTextOfThePattern) {
+  Vocab v = small_vocab();
+  auto trie = trie_of(v);
+  auto id_of = [&](const std::string& s) {
+    for (size_t id = 0; id < v.bytes.size(); ++id)
+      if (v.bytes[id] && *v.bytes[id] == s) return int32_t(id);
+    return int32_t(-1);
+  };
+  const int32_t arg_key = id_of("<arg_key>"), close = id_of("</tool_call>"), tool_call = id_of("<tool_call>");
+  ASSERT_TRUE(arg_key >= 0 && close >= 0 && tool_call >= 0);
+  auto nfa = nfa_of("x(<arg_key>y)?</tool_call>");
+  auto has = [](const std::vector<int32_t>& ids, int32_t id) { return std::find(ids.begin(), ids.end(), id) != ids.end(); };
+
+  RegexConstraintOptions text_opts{{v.eos}, -1};
+  text_opts.added_tokens_as_text = true;
+  RegexConstraint c(trie, nfa, text_opts);
+  auto ids = allowed_ids(c, std::vector<int32_t>{'x'}, v.bytes.size());
+  EXPECT_TRUE(has(ids, arg_key) && has(ids, close) && has(ids, '<'));
+  EXPECT_FALSE(has(ids, tool_call) || has(ids, v.eos) || has(ids, 'y'));
+  ids = allowed_ids(c, std::vector<int32_t>{'x', arg_key}, v.bytes.size());
+  EXPECT_EQ(ids, std::vector<int32_t>{'y'});  // the added token advanced the pattern by its text
+  ids = allowed_ids(c, std::vector<int32_t>{'x', arg_key, 'y', close}, v.bytes.size());
+  EXPECT_EQ(ids, std::vector<int32_t>{v.eos});
+  EXPECT_TRUE(c.matched());
+
+  RegexConstraint plain(trie, nfa, {{v.eos}, -1});
+  ids = allowed_ids(plain, std::vector<int32_t>{'x'}, v.bytes.size());
+  EXPECT_FALSE(has(ids, arg_key) || has(ids, close));
+  EXPECT_TRUE(has(ids, '<'));  // the text can still be spelled byte by byte
+  allowed_ids(plain, std::vector<int32_t>{'x', arg_key}, v.bytes.size());
+  EXPECT_FALSE(plain.active());
+}
+
 }  // namespace
 }  // namespace glm::sampling
