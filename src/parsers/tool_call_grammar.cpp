@@ -6,7 +6,29 @@
 namespace glm::parsers {
 namespace {
 
-constexpr const char* kAnyText = "[^<]*";  // a value the expression cannot type: anything up to the closing tag
+constexpr const char* kAnyKey = "[^<]+";
+
+// Any text that does not contain `word` (which starts with '<' and has no other '<'), as a regular
+// expression without lookahead: runs of other characters, or attempts at `word` that break off after
+// k of its characters (k = 0 .., length - 2) on a character that neither continues it nor restarts it,
+// then at the end an attempt that is still incomplete. A value may so hold '<' (HTML, code, comparisons)
+// but not its own closing tag.
+std::string text_without(std::string_view word) {
+  std::string broken, tail;
+  for (size_t k = 0; k + 1 < word.size(); ++k) {
+    const std::string done = std::string(word.substr(1, k));
+    broken += (k ? "|" : "") + std::string("<+") + done + "[^" + std::string(1, word[k + 1]) + "<]";
+    tail += (k ? "|" : "") + done;
+  }
+  return "(?:[^<]|" + broken + ")*(?:<+(?:" + tail + "))?";
+}
+
+// A value the expression cannot type (strings, objects, arrays, anything undeclared): any text up to the
+// closing tag.
+const std::string& any_value() {
+  static const std::string rx = text_without("</arg_value>");
+  return rx;
+}
 constexpr const char* kInteger = "-?(?:0|[1-9][0-9]*)";
 constexpr const char* kNumber = "-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][-+]?[0-9]+)?";
 
@@ -23,7 +45,7 @@ std::string escape(std::string_view text) {
 }
 
 std::string alternatives(const std::vector<std::string>& parts) {
-  if (parts.empty()) return kAnyText;
+  if (parts.empty()) return any_value();
   if (parts.size() == 1) return parts[0];
   std::string out = "(?:";
   for (size_t i = 0; i < parts.size(); ++i) out += (i ? "|" : "") + parts[i];
@@ -38,11 +60,11 @@ std::string type_regex(const std::string& type) {
   if (type == "number") return kNumber;
   if (type == "boolean") return "(?:true|false)";
   if (type == "null") return "null";
-  return kAnyText;  // string, object, array
+  return any_value();  // string, object, array
 }
 
 std::string value_regex(const Json& schema, int depth = 0) {
-  if (!schema.is_object() || depth > 8) return kAnyText;
+  if (!schema.is_object() || depth > 8) return any_value();
   if (auto c = schema.find("const"); c != schema.end()) return escape(value_text(*c));
   if (auto e = schema.find("enum"); e != schema.end() && e->is_array() && !e->empty()) {
     std::vector<std::string> parts;
@@ -53,23 +75,23 @@ std::string value_regex(const Json& schema, int depth = 0) {
     if (auto u = schema.find(key); u != schema.end() && u->is_array() && !u->empty()) {
       std::vector<std::string> parts;
       for (const Json& branch : *u) parts.push_back(value_regex(branch, depth + 1));
-      if (std::find(parts.begin(), parts.end(), kAnyText) != parts.end()) return kAnyText;
+      if (std::find(parts.begin(), parts.end(), any_value()) != parts.end()) return any_value();
       return alternatives(parts);
     }
   }
   auto t = schema.find("type");
-  if (t == schema.end()) return kAnyText;
+  if (t == schema.end()) return any_value();
   if (t->is_string()) return type_regex(t->get<std::string>());
   if (t->is_array()) {
     std::vector<std::string> parts;
     for (const Json& one : *t) {
-      if (!one.is_string()) return kAnyText;
+      if (!one.is_string()) return any_value();
       parts.push_back(type_regex(one.get<std::string>()));
     }
-    if (std::find(parts.begin(), parts.end(), kAnyText) != parts.end()) return kAnyText;
+    if (std::find(parts.begin(), parts.end(), any_value()) != parts.end()) return any_value();
     return alternatives(parts);
   }
-  return kAnyText;
+  return any_value();
 }
 
 struct Dialect {
@@ -94,7 +116,7 @@ std::string arguments_regex(const Dialect& d, const ToolDefinition& tool) {
     auto p = params.find("properties");
     if (p != params.end() && p->is_object()) props = &*p;
   }
-  if (!props || props->empty()) return "(?:" + pair_regex(d, "[^<]+", kAnyText) + ")*</tool_call>";
+  if (!props || props->empty()) return "(?:" + pair_regex(d, kAnyKey, any_value()) + ")*</tool_call>";
   std::vector<std::string> required;
   if (auto r = params.find("required"); r != params.end() && r->is_array())
     for (const Json& k : *r)
@@ -108,7 +130,7 @@ std::string arguments_regex(const Dialect& d, const ToolDefinition& tool) {
     out += req ? pair : "(?:" + pair + ")?";
   }
   for (const std::string& key : required)
-    if (!props->contains(key)) out += pair_regex(d, escape(key), kAnyText);
+    if (!props->contains(key)) out += pair_regex(d, escape(key), any_value());
   return out + "</tool_call>";
 }
 
@@ -131,7 +153,7 @@ std::string tool_call_output_regex(const ToolSet& tools, const ToolCallGrammarOp
   std::string first;
   if (!options.prefilled_name.empty()) {
     const ToolDefinition* t = tools.find(options.prefilled_name);
-    first = t ? arguments_regex(d, *t) : "(?:" + pair_regex(d, "[^<]+", kAnyText) + ")*</tool_call>";
+    first = t ? arguments_regex(d, *t) : "(?:" + pair_regex(d, kAnyKey, any_value()) + ")*</tool_call>";
   } else {
     first = any_call;
   }

@@ -14,7 +14,7 @@
 // properties takes any keys. Values by the property's schema: enum/const -> exactly those values (strings
 // raw, others as JSON text, as the template writes them), integer / number / boolean / null -> their JSON
 // syntax, unions (type lists, anyOf, oneOf) -> any branch, string / object / array / unknown -> any text
-// without '<' (a regular expression cannot follow JSON nesting; '<' would start the closing tag).
+// that does not contain "</arg_value>" (a regular expression cannot follow JSON nesting).
 #include <string>
 
 #include "parsers/tool_schema.h"
