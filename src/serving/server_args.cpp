@@ -79,6 +79,37 @@ constexpr const char* kGpuSwitches[] = {"--disable-cuda-graph", "--disable-overl
                                         "--enable-torch-compile", "--enable-dp-attention",
                                         "--disable-cuda-graph-padding", "--enable-mixed-chunk"};
 
+// Other SGLang launch_server flags that change nothing here: accepted so SGLang command lines start, with a
+// notice saying why they have no effect (an unknown flag is still an error: typos must not pass silently).
+struct NoEffectFlag {
+  const char* name;
+  bool takes_value;
+  const char* why;
+};
+constexpr NoEffectFlag kNoEffectFlags[] = {
+    {"--watchdog-timeout", true, "no scheduler watchdog"},
+    {"--random-seed", true, "sampling is seeded per request (`seed`), unseeded requests draw fresh seeds"},
+    {"--stream-interval", true, "every token is streamed as it is decoded"},
+    {"--log-requests", false, "requests are not logged one by one"},
+    {"--log-requests-level", true, "requests are not logged one by one"},
+    {"--skip-server-warmup", false, "no warm-up request is run"},
+    {"--decode-log-interval", true, "decode progress is not logged per batch"},
+    {"--show-time-cost", false, "no per-stage timers"},
+    {"--nccl-port", true, "tensor parallelism runs over MPI (mpirun), not NCCL"},
+    {"--enable-p2p-check", false, "tensor parallelism runs over MPI (mpirun), not NCCL"},
+    {"--disable-custom-all-reduce", false, "tensor parallelism runs over MPI (mpirun), not NCCL"},
+    {"--enable-flashinfer-allreduce-fusion", false, "GPU kernels"},
+    {"--cpu-offload-gb", true, "weights are used in place from their memory mapping"},
+    {"--enable-hierarchical-cache", false, "the KV cache lives in host memory already"},
+    {"--load-format", true, "safetensors checkpoints are read directly"},
+    {"--model-loader-extra-config", true, "safetensors checkpoints are read directly"},
+    {"--revision", true, "--model-path is a local directory"},
+    {"--download-dir", true, "--model-path is a local directory"},
+    {"--speculative-draft-model-revision", true, "--speculative-draft-model-path is a local directory"},
+    {"--speculative-token-map", true,
+     "the draft scores the full vocabulary: same outputs, FR-Spec's smaller draft head is not implemented"},
+};
+
 std::string flag_of(const std::string& names) { return names.substr(0, names.find(',')); }
 
 int to_int(const std::string& flag, const std::string& raw) {
@@ -185,6 +216,10 @@ void ServerArgsParser::register_flags(CLI::App& app) {
   for (const auto& s : kSwitches) app.add_flag(s.names, switches_[s.field], s.help);
   for (const char* n : kGpuValueFlags) app.add_option(n, gpu_values_[n], "GPU only: accepted and ignored")->group("");
   for (const char* n : kGpuSwitches) app.add_flag(n, gpu_switches_[n], "GPU only: accepted and ignored")->group("");
+  for (const NoEffectFlag& f : kNoEffectFlags) {
+    if (f.takes_value) app.add_option(f.name, no_effect_values_[f.name], f.why)->group("");
+    else app.add_flag(f.name, no_effect_switches_[f.name], f.why)->group("");
+  }
 }
 
 ServerArgs ServerArgsParser::finish(const CLI::App& app) const {
@@ -300,6 +335,10 @@ ServerArgs ServerArgsParser::finish(const CLI::App& app) const {
     if (!vals.empty()) a.ignored_gpu_flags.push_back(name);
   for (const auto& [name, on] : gpu_switches_)
     if (on) a.ignored_gpu_flags.push_back(name);
+  for (const NoEffectFlag& f : kNoEffectFlags) {
+    const bool given = f.takes_value ? !no_effect_values_.at(f.name).empty() : no_effect_switches_.at(f.name);
+    if (given) a.notices.push_back(fmt::format("{}: accepted, no effect in glmserve ({})", f.name, f.why));
+  }
   return a;
 }
 

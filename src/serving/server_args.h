@@ -95,6 +95,8 @@ class ServerArgsParser {
   std::map<std::string, bool> switches_;          // boolean flags by field name
   std::map<std::string, std::vector<std::string>> gpu_values_;
   std::map<std::string, bool> gpu_switches_;
+  std::map<std::string, std::vector<std::string>> no_effect_values_;
+  std::map<std::string, bool> no_effect_switches_;
 };
 
 }  // namespace glm::serving

@@ -1,6 +1,8 @@
 // Launch flags: SGLang's names, aliases and defaults; every mistake is GlmError(InvalidArgument).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "serving/server_args.h"
 
@@ -74,6 +76,19 @@ TEST(ServerArgs, GpuOnlyFlagsAreAcceptedAndNoted) {
   ServerArgs a = parse({"--model-path", "/m", "--disable-cuda-graph", "--cuda-graph-max-bs", "8",
                         "--attention-backend", "flashinfer"});
   EXPECT_EQ(a.ignored_gpu_flags.size(), 3u);
+}
+
+TEST(ServerArgs, OtherSglangFlagsAreAcceptedWithANoticeSayingWhy) {
+  ServerArgs a = parse({"--model-path", "/m", "--watchdog-timeout", "300", "--skip-server-warmup", "--random-seed", "7",
+                        "--speculative-token-map", "/maps/hot.pt"});
+  ASSERT_EQ(a.notices.size(), 4u);
+  for (const std::string flag : {"--watchdog-timeout", "--skip-server-warmup", "--random-seed", "--speculative-token-map"}) {
+    const bool noted = std::any_of(a.notices.begin(), a.notices.end(), [&](const std::string& n) {
+      return n.rfind(flag + ": accepted, no effect in glmserve (", 0) == 0;
+    });
+    EXPECT_TRUE(noted) << flag;
+  }
+  EXPECT_TRUE(parse({"--model-path", "/m"}).notices.empty());
 }
 
 TEST(ServerArgs, MistakesNameTheFlag) {
