@@ -33,7 +33,7 @@ void linear_rows_avx2(const LinearProblem& p, int64_t r0, int64_t r1);
 void linear_rows_avx512(const LinearProblem& p, int64_t r0, int64_t r1);
 void linear_rows_avx512bf16(const LinearProblem& p, int64_t r0, int64_t r1);  // BF16 and F8 weights only
 
-// FP8 decode (n <= 4) for AVX-512 BF16 CPUs that also have AVX512-VBMI: byte-table e4m3 decode, same bits
+// FP8 linear (any n) for AVX-512 BF16 CPUs that also have AVX512-VBMI: byte-table e4m3 decode, same bits
 // as linear_rows_avx512bf16 (linear_avx512bf16_vbmi.cpp). linear_rows_avx512bf16 calls it when
 // fp8_vbmi_decode_enabled(): true when the CPU has VBMI; tests turn it off to cover the fallback too.
 void linear_rows_f8_decode_avx512vbmi(const LinearProblem& p, int64_t r0, int64_t r1);

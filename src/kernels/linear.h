@@ -14,7 +14,7 @@
 //    vdpbf16ps for prefill and decode alike (same rounding at every batch size), and it is still
 //    more accurate than SGLang's all-bf16 execution. F32 and F16 weights use float32 activations.
 //  - FP8 weights are decoded in registers, inside the loop; nothing is expanded into memory. On
-//    AVX-512 BF16 CPUs with AVX512-VBMI, decode batches (n <= 4) use byte-table lookups instead of
+//    AVX-512 BF16 CPUs with AVX512-VBMI, every batch size uses byte-table lookups instead of
 //    integer shifts (linear_avx512bf16_vbmi.cpp): both decodes are exact, so the bits are the same.
 //  - Threads split the output rows (static partition); the caller's pool is used. Call linear() from
 //    the thread that owns the pool, never from inside one of its parallel regions.

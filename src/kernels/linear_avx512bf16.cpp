@@ -67,9 +67,11 @@ void linear_rows_avx512bf16(const LinearProblem& p, int64_t r0, int64_t r1) {
     case WeightKind::Bf16: return linear_rows_tiled<Avx512Bf16Ops, WeightKind::Bf16>(p, r0, r1);
     case WeightKind::F8:
     case WeightKind::F8Block:
-      // Decode streams the weights once and is bound by their widening: the byte-table decode is ~2.5x
-      // cheaper. Prefill keeps this file's decode (fewer constants in registers beside the 4 x 6 tile).
-      if (p.n <= 4 && fp8_vbmi_decode_enabled()) return linear_rows_f8_decode_avx512vbmi(p, r0, r1);
+      // FP8 is bound by the widening of its weights at every batch size: with AVX512-VBMI the byte-table
+      // decode (3-4 ops per 64 weights instead of ~16) wins for decode and, even with the smaller 4 x 4 tile
+      // its constants leave room for, for prefill (FP8 GEMM n = 512: +13-32 %, verify batches n = 8: +25 %;
+      // docs/PERFORMANCE.md "Decode kernel, session 4"). Without VBMI, this file's shift/add decode.
+      if (fp8_vbmi_decode_enabled()) return linear_rows_f8_decode_avx512vbmi(p, r0, r1);
       if (weight_kind(*p.w) == WeightKind::F8) return linear_rows_tiled<Avx512Bf16Ops, WeightKind::F8>(p, r0, r1);
       return linear_rows_tiled<Avx512Bf16Ops, WeightKind::F8Block>(p, r0, r1);
     default: return linear_rows_avx512(p, r0, r1);  // F16/F32 weights take float32 activations

@@ -1,4 +1,4 @@
-// linear() decode (n <= 4 tokens) over FP8 e4m3 weights, AVX-512 BF16 + VBMI: 64 weight bytes become 64
+// linear() over FP8 e4m3 weights (decode and prefill), AVX-512 BF16 + VBMI: 64 weight bytes become 64
 // bf16 with byte lookups. Decode is otherwise bound by the widening itself: the shift/add/fix-up decode of
 // linear_avx512bf16.cpp costs ~8 vector ops per 32 weights and streamed ~21 GB/s on one core.
 //   bytes = vpermb(bytes, spread)                               reorder for the in-lane unpacks below
@@ -126,7 +126,8 @@ bool& fp8_vbmi_decode_enabled() {
 void linear_rows_f8_decode_avx512vbmi(const LinearProblem& p, int64_t r0, int64_t r1) {
   const bool block = weight_kind(*p.w) == WeightKind::F8Block;
   // 1-2 tokens: 4 rows (4 independent vdpbf16ps chains per token hide its latency); 8 (+8 block sums)
-  // accumulators + 8 weight vectors + 6 constants fit in 32 zmm. 3-4 tokens: 4 x 4 (blocks 2 x 4).
+  // accumulators + 8 weight vectors + 6 constants fit in 32 zmm. More tokens: 4 x 4 tiles (blocks 2 x 4),
+  // token tiles and K blocks as gemm_tile.h does for prefill (a 2 x 6 tile measured slower).
   using Ops2 = Avx512VbmiDecodeOps<4, 4, 2>;
   using Ops4 = Avx512VbmiDecodeOps<4, 2, 4>;
   if (p.n <= 2) {

@@ -1,6 +1,7 @@
 // linear() decode of FP8 e4m3 weights at decode batch sizes (n = 1..4): every e4m3 code in every lane of
 // the paired 64-column decode step, both scale layouts, partial and odd-sized blocks; and the AVX512-VBMI
-// byte-table decode (linear_avx512bf16_vbmi.cpp) against the shift/add decode it replaces, bitwise.
+// byte-table decode (linear_avx512bf16_vbmi.cpp) against the shift/add decode it replaces, bitwise, at
+// decode batch sizes and for a 9-token prefill batch (token tiles).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -154,8 +155,11 @@ TEST(LinearFp8Decode, ByteTablesGiveTheBitsOfTheOtherDecode) {
         const int64_t big = 9;
         std::vector<float> x(size_t(big * w.cols));
         for (float& v : x) v = normal(rng);
-        std::vector<float> prefill(size_t(big * w.rows));
+        std::vector<float> prefill(size_t(big * w.rows)), prefill_tables(size_t(big * w.rows));
         run({Isa::Avx512Bf16, false}, x.data(), big, w, prefill.data());
+        run({Isa::Avx512Bf16, true}, x.data(), big, w, prefill_tables.data());  // prefill tiles, token tiles
+        for (size_t i = 0; i < prefill.size(); ++i)
+          ASSERT_TRUE(same_bits(prefill_tables[i], prefill[i])) << lc.name << " prefill element " << i;
         for (int64_t n = 1; n <= 4; ++n) {
           SCOPED_TRACE(std::string(lc.name) + " rows=" + std::to_string(w.rows) + " cols=" + std::to_string(w.cols) +
                        " n=" + std::to_string(n));
