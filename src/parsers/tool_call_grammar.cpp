@@ -1,6 +1,7 @@
 #include "parsers/tool_call_grammar.h"
 
 #include <algorithm>
+#include <string_view>
 #include <vector>
 
 namespace glm::parsers {
@@ -29,6 +30,7 @@ const std::string& any_value() {
   static const std::string rx = text_without("</arg_value>");
   return rx;
 }
+
 constexpr const char* kInteger = "-?(?:0|[1-9][0-9]*)";
 constexpr const char* kNumber = "-?(?:0|[1-9][0-9]*)(?:\\.[0-9]+)?(?:[eE][-+]?[0-9]+)?";
 
