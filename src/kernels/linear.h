@@ -26,6 +26,7 @@
 //  - FP8 E4M3: the NaN pattern (S.1111.111) is not supported by the SIMD paths (checkpoints never hold it).
 //  - Errors (GlmError Internal): unsupported dtype, missing scales, bad strides.
 #include <cstdint>
+#include <span>
 
 #include "core/thread_pool.h"
 #include "kernels/isa.h"
@@ -39,6 +40,21 @@ void linear(const float* x, int64_t n, int64_t ldx, const WeightRef& w, const fl
 inline void linear(const float* x, int64_t n, const WeightRef& w, const float* bias, float* y, ThreadPool& pool) {
   linear(x, n, w.cols, w, bias, y, w.rows, pool);
 }
+
+// Several independent products in one parallel region: each thread computes its rows of every call in turn
+// (the same row split as linear()), so a batch of small matrices (a decode step's MoE experts) costs one
+// synchronisation instead of one per matrix. Results are bitwise those of linear() on each call. Calls
+// must not write what a later call of the batch reads. Consecutive calls on the same x share its prepared
+// (bf16-rounded) copy.
+struct LinearCall {
+  const float* x = nullptr;
+  int64_t n = 0, ldx = 0;
+  const WeightRef* w = nullptr;
+  const float* bias = nullptr;
+  float* y = nullptr;
+  int64_t ldy = 0;
+};
+void linear_batch(std::span<const LinearCall> calls, ThreadPool& pool);
 
 // The same with an explicit ISA (tests, benchmarks); isa must be one of supported_isas().
 void linear_with_isa(Isa isa, const float* x, int64_t n, int64_t ldx, const WeightRef& w, const float* bias,

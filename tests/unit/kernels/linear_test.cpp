@@ -215,6 +215,40 @@ TEST(Linear, BitwiseInvariantToBatchAndThreads) {
   }
 }
 
+// linear_batch (the MoE experts of a decode step in one parallel region): every call's output is bitwise
+// linear()'s, whatever the pool, with calls sharing their activations (gate and up), calls with a bias,
+// strided x, a call without rows and one without tokens in the batch.
+TEST(Linear, BatchGivesTheBitsOfSeparateCalls) {
+  for (const Format& f : formats()) {
+    SCOPED_TRACE(f.name);
+    const int64_t cols = 200, n = 3, ldx = cols + 5;
+    std::vector<TestWeight> ws;
+    for (int64_t rows : {48, 48, 37, 150, 0, 20}) ws.push_back(make_weight(f, rows, cols, uint32_t(rows + 7)));
+    const std::vector<float> x1 = random_vector(size_t(n * ldx), 21), x2 = random_vector(size_t(n * ldx), 22);
+    const std::vector<float> bias = random_vector(150, 23);
+    if (ws[4].ref.scale_layout != ScaleLayout::None) ws[4].ref.scale = bias.data();  // no rows, no scales: any pointer
+    struct Case { const float* x; int64_t n; size_t w; const float* bias; };
+    const std::vector<Case> cases = {{x1.data(), n, 0, nullptr}, {x1.data(), n, 1, nullptr},  // shared x
+                                     {x2.data(), 2, 2, nullptr}, {x2.data(), n, 3, bias.data()},
+                                     {x1.data(), n, 4, nullptr}, {x1.data(), 0, 5, nullptr}};
+    for (ThreadPool* pool : {&pools().one, &pools().two}) {
+      std::vector<std::vector<float>> got(cases.size()), want(cases.size());
+      std::vector<LinearCall> calls;
+      for (size_t i = 0; i < cases.size(); ++i) {
+        const WeightRef& w = ws[cases[i].w].ref;
+        got[i].assign(size_t(n * w.rows), -1.f);
+        want[i].assign(size_t(n * w.rows), -1.f);
+        linear(cases[i].x, cases[i].n, ldx, w, cases[i].bias, want[i].data(), w.rows, *pool);
+        calls.push_back({cases[i].x, cases[i].n, ldx, &w, cases[i].bias, got[i].data(), w.rows});
+      }
+      linear_batch(calls, *pool);
+      for (size_t i = 0; i < cases.size(); ++i)
+        for (size_t k = 0; k < got[i].size(); ++k)
+          ASSERT_TRUE(same_bits(got[i][k], want[i][k])) << "call " << i << " element " << k;
+    }
+  }
+}
+
 // Tensor-parallel shards are views into the full tensor: rows [r0, r0 + R) x columns [c0, c0 + C) with
 // the full row stride, FP8 block scales of the ORIGINAL grid (shards need not start on a block boundary).
 // Every ISA and format: the view decodes to exactly the slice of the full matrix, linear() on it matches
