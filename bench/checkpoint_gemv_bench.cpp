@@ -2,6 +2,8 @@
 // decode of that model reads them (kernels on synthetic matrices in anonymous memory, bench/linear_bench.cpp,
 // do not show what the page cache's folios and the real shapes cost):
 //   bench_checkpoint_gemv MODEL_DIR [tokens=50] [reps=3] [threads=1]
+// (the first repetition includes the first touch of the weights; lm_head is also copied once into anonymous
+// memory, so the process needs its size twice)
 // Per "token": every MoE layer's 8 randomly chosen routed experts (gate and up, then down), every layer's
 // attention projections, and lm_head, each one linear() call with n = 1. Prints GB/s of weights read per
 // matrix group, and lm_head once more from a copy in anonymous huge pages (the gap is what the mapping costs
@@ -13,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -48,11 +51,24 @@ int main(int argc, char** argv) {
   const int tokens = argc > 2 ? std::atoi(argv[2]) : 50, reps = argc > 3 ? std::atoi(argv[3]) : 3;
   const int threads = argc > 4 ? std::atoi(argv[4]) : 1;
   ThreadPool pool(threads);
-  auto model = Glm4MoeModel::load(argv[1], pool);
+  std::unique_ptr<Glm4MoeModel> model;
+  try {
+    model = Glm4MoeModel::load(argv[1], pool);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 1;
+  }
   const Glm4MoeWeights& W = model->weights();
   const ModelConfig& c = model->config();
-  std::vector<float> x(size_t(std::max<int64_t>(c.hidden_size, 8192)), 0.5f);
-  std::vector<float> y(size_t(std::max<int64_t>(W.lm_head.rows, 65536)));
+  // One input and one output buffer big enough for every matrix below (o_proj reads q_dim columns, which
+  // exceeds the hidden size on the real models).
+  int64_t max_cols = W.lm_head.cols, max_rows = W.lm_head.rows;
+  auto grow = [&](const WeightRef& w) { max_cols = std::max(max_cols, w.cols), max_rows = std::max(max_rows, w.rows); };
+  for (const LayerWeights& L : W.layers) {
+    for (const WeightRef* w : {&L.attn.q_proj, &L.attn.k_proj, &L.attn.v_proj, &L.attn.o_proj}) grow(*w);
+    for (const MlpWeights& e : L.moe.experts) grow(e.gate_proj), grow(e.up_proj), grow(e.down_proj);
+  }
+  std::vector<float> x(static_cast<size_t>(max_cols), 0.5f), y(static_cast<size_t>(max_rows));
   auto run = [&](const WeightRef& w, Rate& r) {
     const auto t0 = Clock::now();
     linear(x.data(), 1, w, nullptr, y.data(), pool);
