@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <cmath>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <string>
@@ -114,6 +116,38 @@ inline void expect_same(const std::map<std::string, Collected>& plain, const std
     EXPECT_EQ(s.last.finish_reason, p.last.finish_reason) << what << " " << rid;
     EXPECT_EQ(s.last.matched_stop, p.last.matched_stop) << what << " " << rid;
     EXPECT_EQ(s.last.completion_tokens, p.last.completion_tokens) << what << " " << rid;
+  }
+}
+
+// n seeded requests sampling len tokens (temperature 1, top_k 3) from short prompts: the input of the
+// distribution tests (speculative_test.cpp, speculative_tree_test.cpp).
+inline std::vector<GenerateRequest> sampled_requests(int n, int len) {
+  std::vector<GenerateRequest> reqs;
+  for (int i = 0; i < n; ++i) {
+    GenerateRequest r = greedy_request("s" + std::to_string(i), prompt_of(12, 3), len);
+    r.sampling.temperature = 1.0f;
+    r.sampling.top_k = 3;
+    r.sampling.seed = uint64_t(i) + 1;
+    reqs.push_back(r);
+  }
+  return reqs;
+}
+
+// Per output position after the first (which prefill samples), the total variation between the tokens
+// plain and speculative decoding sampled is within sampling noise for n requests.
+inline void expect_same_distribution(const std::map<std::string, Collected>& plain,
+                                     const std::map<std::string, Collected>& spec, int n, int len) {
+  for (int pos = 1; pos < len; ++pos) {
+    std::map<int32_t, double> p, q;
+    for (const auto& [rid, r] : plain) p[r.ids[size_t(pos)]] += 1.0 / n;
+    for (const auto& [rid, r] : spec) q[r.ids[size_t(pos)]] += 1.0 / n;
+    double tv = 0;
+    for (const auto& [t, v] : p) tv += std::abs(v - (q.count(t) ? q[t] : 0.0));
+    for (const auto& [t, v] : q)
+      if (!p.count(t)) tv += v;
+    tv /= 2;
+    EXPECT_LT(tv, 0.08) << "output position " << pos << " (" << p.size() << " distinct tokens)";
+    std::printf("[ position %d ] %zu tokens, total variation %.4f\n", pos, p.size(), tv);
   }
 }
 

@@ -26,6 +26,8 @@ using testing::prompt_of;
 using testing::expect_pool_returns;
 using testing::expect_same;
 using testing::run;
+using testing::expect_same_distribution;
+using testing::sampled_requests;
 
 // steps 0: no speculation; topk 1: the chain; topk > 1: a tree of `draft_tokens` nodes.
 std::unique_ptr<Scheduler> make(const std::string& dir, SchedulerConfig cfg, int steps, int topk = 1,
@@ -317,15 +319,8 @@ TEST(SpeculativeTree, TightBatchAndManyRoundsLeakNoPages) {
 // speculative_test.cpp): per output position, total variation between plain and tree decoding.
 TEST(SpeculativeTree, SampledTokensKeepTheTargetDistribution) {
   const std::string dir = fixture("glm-tiny-fp8-channel");
-  std::vector<GenerateRequest> reqs;
   const int n = 1500, len = 4;
-  for (int i = 0; i < n; ++i) {
-    GenerateRequest r = greedy_request("s" + std::to_string(i), prompt_of(12, 3), len);
-    r.sampling.temperature = 1.0f;
-    r.sampling.top_k = 3;
-    r.sampling.seed = uint64_t(i) + 1;
-    reqs.push_back(r);
-  }
+  const std::vector<GenerateRequest> reqs = sampled_requests(n, len);
   SchedulerConfig cfg;
   cfg.max_running_requests = 32;
   auto plain = run(*make(dir, cfg, 0), {reqs});
@@ -334,18 +329,7 @@ TEST(SpeculativeTree, SampledTokensKeepTheTargetDistribution) {
   int accepted = 0;
   for (const auto& [rid, r] : spec) accepted += r.last.spec_accepted_tokens;
   EXPECT_GT(accepted, n / 4);
-  for (int pos = 1; pos < len; ++pos) {
-    std::map<int32_t, double> p, q;
-    for (const auto& [rid, r] : plain) p[r.ids[size_t(pos)]] += 1.0 / n;
-    for (const auto& [rid, r] : spec) q[r.ids[size_t(pos)]] += 1.0 / n;
-    double tv = 0;
-    for (const auto& [t, v] : p) tv += std::abs(v - (q.count(t) ? q[t] : 0.0));
-    for (const auto& [t, v] : q)
-      if (!p.count(t)) tv += v;
-    tv /= 2;
-    EXPECT_LT(tv, 0.08) << "output position " << pos << " (" << p.size() << " distinct tokens)";
-    std::printf("[ position %d ] %zu tokens, total variation %.4f\n", pos, p.size(), tv);
-  }
+  expect_same_distribution(plain, spec, n, len);
   expect_pool_returns(*s);
 }
 
