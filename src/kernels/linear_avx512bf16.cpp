@@ -13,11 +13,10 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "kernels/gemm_tile.h"
+#include "kernels/avx512bf16_ops_common.h"
 
 namespace glm::linear_detail {
 namespace {
-
-inline __m512bh as_bh(__m512i v) { return (__m512bh)v; }
 
 // 32 e4m3 bytes -> 32 bf16. Normal numbers: exponent/mantissa bits shifted under the bf16 fields and
 // the exponent rebiased by +120 with one 16-bit add. Subnormals (exponent 0, value m * 2^-9) come from
@@ -35,29 +34,17 @@ inline __m512bh fp8x32_to_bf16(__m256i bytes) {
   return as_bh(_mm512_ternarylogic_epi32(mag, _mm512_slli_epi16(v, 8), _mm512_set1_epi16(short(0x8000)), 0xF8));
 }
 
-struct Avx512Bf16Ops {
-  static constexpr int kWidth = 32;
+struct Avx512Bf16Ops : Avx512Bf16OpsCommon {
   // 4 x 6 accumulators + 4 weights + 1 activation of 32 zmm. FP8 blocks keep a second set of sums
   // (2 x 6 x 2): fewer rows rather than fewer tokens, so each decoded weight vector serves 6 tokens.
   template <WeightKind K> static constexpr int tile_rows() { return K == WeightKind::F8Block ? 2 : 4; }
   template <WeightKind K> static constexpr int tile_tokens() { return 6; }
-  using Acc = __m512;
-  using WVec = __m512bh;
-  using XVec = __m512bh;
-  using XElem = uint16_t;
-
-  static __mmask32 mask(int rem) { return rem >= 32 ? __mmask32(0xFFFFFFFFu) : __mmask32((1u << rem) - 1); }
-  static Acc zero() { return _mm512_setzero_ps(); }
 
   template <WeightKind K>
   static WVec load_w(const WElem<K>* row, int64_t k, int rem) {
     if constexpr (K == WeightKind::Bf16) return as_bh(_mm512_maskz_loadu_epi16(mask(rem), row + k));
     else return fp8x32_to_bf16(_mm256_maskz_loadu_epi8(mask(rem), row + k));
   }
-  static XVec load_x(const uint16_t* x, int64_t k, int rem) { return as_bh(_mm512_maskz_loadu_epi16(mask(rem), x + k)); }
-  static Acc madd(Acc acc, WVec w, XVec x) { return _mm512_dpbf16_ps(acc, w, x); }
-  static Acc scale_add(Acc tot, Acc part, float s) { return _mm512_fmadd_ps(part, _mm512_set1_ps(s), tot); }
-  static float reduce(Acc a) { return _mm512_reduce_add_ps(a); }
 };
 
 }  // namespace

@@ -26,6 +26,7 @@
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include "kernels/gemm_tile.h"
+#include "kernels/avx512bf16_ops_common.h"
 
 namespace glm::linear_detail {
 namespace {
@@ -66,22 +67,12 @@ static_assert(e4m3_magnitude_to_bf16(0x01) == 0x3B00 && e4m3_magnitude_to_bf16(0
               e4m3_magnitude_to_bf16(0x07) == 0x3C60 && e4m3_magnitude_to_bf16(0x08) == 0x3C80 &&
               e4m3_magnitude_to_bf16(0x7E) == 0x43E0);  // 2^-9, 3 * 2^-9, 7 * 2^-9, 2^-6, 448
 
-inline __m512bh as_bh(__m512i v) { return (__m512bh)v; }
-
 // Register tile Rows x Tokens (FP8 blocks: BlockRows x Tokens, a second set of sums per element).
 template <int Rows, int BlockRows, int Tokens>
-struct Avx512VbmiDecodeOps {
-  static constexpr int kWidth = 32;
+struct Avx512VbmiDecodeOps : Avx512Bf16OpsCommon {
   template <WeightKind K> static constexpr int tile_rows() { return K == WeightKind::F8Block ? BlockRows : Rows; }
   template <WeightKind K> static constexpr int tile_tokens() { return Tokens; }
   static constexpr bool kPairedSteps = true;  // gemm_tile.h: load_w_pair decodes two steps at once
-  using Acc = __m512;
-  using WVec = __m512bh;
-  using XVec = __m512bh;
-  using XElem = uint16_t;
-
-  static __mmask32 mask(int rem) { return rem >= 32 ? __mmask32(0xFFFFFFFFu) : __mmask32((1u << rem) - 1); }
-  static Acc zero() { return _mm512_setzero_ps(); }
 
   // Columns [k, k + rem) of row, 0 < rem <= 64: a gets [k, k + 32), b [k + 32, k + 64); zeros past rem.
   template <WeightKind K>
@@ -110,10 +101,6 @@ struct Avx512VbmiDecodeOps {
     load_w_pair<K>(row, k, rem, a, b);
     return a;
   }
-  static XVec load_x(const uint16_t* x, int64_t k, int rem) { return as_bh(_mm512_maskz_loadu_epi16(mask(rem), x + k)); }
-  static Acc madd(Acc acc, WVec w, XVec x) { return _mm512_dpbf16_ps(acc, w, x); }
-  static Acc scale_add(Acc tot, Acc part, float s) { return _mm512_fmadd_ps(part, _mm512_set1_ps(s), tot); }
-  static float reduce(Acc a) { return _mm512_reduce_add_ps(a); }
 };
 
 }  // namespace
