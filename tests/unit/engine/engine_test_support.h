@@ -133,6 +133,20 @@ inline std::vector<GenerateRequest> sampled_requests(int n, int len) {
   return reqs;
 }
 
+// Greedy requests that start thinking (<think> = 1521 ends the prompt) under SGLang's thinking-budget
+// processor, budgets 0..9: speculation must end thinking at the same token as plain decoding.
+inline std::vector<GenerateRequest> thinking_budget_requests() {
+  std::vector<GenerateRequest> reqs;
+  for (int budget : {0, 1, 3, 5, 9}) {
+    GenerateRequest r = greedy_request("b" + std::to_string(budget), prompt_of(12, budget + 3), 20);
+    r.input_ids.push_back(1521);  // <think>
+    r.sampling.custom_logit_processor = "Glm4MoeThinkingBudgetLogitProcessor";
+    r.sampling.custom_params = {{"thinking_budget", budget}};
+    reqs.push_back(r);
+  }
+  return reqs;
+}
+
 // Per output position after the first (which prefill samples), the total variation between the tokens
 // plain and speculative decoding sampled is within sampling noise for n requests.
 inline void expect_same_distribution(const std::map<std::string, Collected>& plain,

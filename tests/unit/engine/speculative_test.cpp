@@ -29,6 +29,7 @@ using testing::expect_same;
 using testing::run;
 using testing::expect_same_distribution;
 using testing::sampled_requests;
+using testing::thinking_budget_requests;
 using Result = Collected;
 
 std::unique_ptr<Scheduler> make(const std::string& dir, SchedulerConfig cfg, int steps, bool adaptive = false) {
@@ -190,14 +191,7 @@ TEST(Speculative, StopsAndLimitsInsideTheAcceptedRun) {
 // processor sees, for every verified row, the output with the earlier accepted drafts appended.
 TEST(Speculative, ThinkingBudgetEndsAtTheSameToken) {
   const std::string dir = fixture("glm45-tiny");
-  std::vector<GenerateRequest> reqs;
-  for (int budget : {0, 1, 3, 5, 9}) {
-    GenerateRequest r = greedy_request("b" + std::to_string(budget), prompt_of(12, budget + 3), 20);
-    r.input_ids.push_back(1521);  // <think>
-    r.sampling.custom_logit_processor = "Glm4MoeThinkingBudgetLogitProcessor";
-    r.sampling.custom_params = {{"thinking_budget", budget}};
-    reqs.push_back(r);
-  }
+  std::vector<GenerateRequest> reqs = thinking_budget_requests();
   SchedulerConfig cfg;
   auto plain = run(*make(dir, cfg, 0), {reqs});
   auto spec = run(*make(dir, cfg, 3), {reqs});

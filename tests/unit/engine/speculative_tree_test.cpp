@@ -28,6 +28,7 @@ using testing::expect_same;
 using testing::run;
 using testing::expect_same_distribution;
 using testing::sampled_requests;
+using testing::thinking_budget_requests;
 
 // steps 0: no speculation; topk 1: the chain; topk > 1: a tree of `draft_tokens` nodes.
 std::unique_ptr<Scheduler> make(const std::string& dir, SchedulerConfig cfg, int steps, int topk = 1,
@@ -275,14 +276,7 @@ TEST(SpeculativeTree, StopsLimitsPenaltiesAndLogprobs) {
 // thinking budget ends thinking and the JSON constraint masks exactly as in plain decoding.
 TEST(SpeculativeTree, ThinkingBudgetAndJsonConstraint) {
   const std::string dir = fixture("glm45-tiny");
-  std::vector<GenerateRequest> reqs;
-  for (int budget : {0, 1, 3, 5, 9}) {
-    GenerateRequest r = greedy_request("b" + std::to_string(budget), prompt_of(12, budget + 3), 20);
-    r.input_ids.push_back(1521);  // <think>
-    r.sampling.custom_logit_processor = "Glm4MoeThinkingBudgetLogitProcessor";
-    r.sampling.custom_params = {{"thinking_budget", budget}};
-    reqs.push_back(r);
-  }
+  std::vector<GenerateRequest> reqs = thinking_budget_requests();
   for (int i = 0; i < 4; ++i) {
     GenerateRequest r = greedy_request("j" + std::to_string(i), prompt_of(10 + 7 * i, 20 + i), 40);
     r.sampling.ignore_eos = false;
