@@ -203,6 +203,9 @@ void Scheduler::loop() {
       if (step()) {
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::lock_guard lk(mu_);
+        // The step allocated pages for the tokens it computed: /get_load and /metrics read these.
+        cache_pages_ = cache_ ? cache_->pages() : 0;
+        free_pages_ = kv_pool_->free_pages();
         ++forward_calls_;
         if (s > 0) gen_throughput_ = double(step_tokens_) / s;  // tokens sampled per second
         if (spec_ && spec_->rounds() > 0)
