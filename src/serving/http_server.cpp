@@ -10,6 +10,7 @@
 #include "serving/api_error.h"
 #include "serving/chat_service.h"
 #include "serving/completion_service.h"
+#include "serving/client_connection.h"
 #include "serving/openapi.h"
 #include "serving/utility_routes.h"
 
@@ -102,6 +103,17 @@ void start_sse(httplib::Response& res, std::shared_ptr<State> st, Metrics* metri
           if (metrics) metrics->observe_aborted_request();
         }
       });
+}
+
+// A non-streaming response is written only at the end, so nothing would notice a client that left:
+// poll its connection while waiting and abort (SGLang checks request.is_disconnected() the same way).
+void abort_when_client_leaves(RequestStream& stream, const httplib::Request& req, Metrics* metrics) {
+  auto conn = std::make_shared<ClientConnection>(req);
+  stream.watch_client([conn] { return conn->gone(); },
+                      [&stream, metrics] {
+                        spdlog::info("client went away: aborting {}", stream.rids().empty() ? "" : stream.rids()[0]);
+                        if (metrics) metrics->observe_aborted_request();
+                      });
 }
 
 bool check_api_key(const ServerArgs& args, const httplib::Request& req) {
@@ -265,6 +277,7 @@ void HttpServer::register_routes() {
       st->plan = plan_chat(*c, st->request);
       st->stream = std::make_unique<RequestStream>(*c->engine, st->plan.requests, &active_);
       if (!st->request.stream) {
+        abort_when_client_leaves(*st->stream, req, c->metrics);
         send_json(res, 200, run_chat(*c, st->request, st->plan, *st->stream));
         return;
       }
@@ -286,6 +299,7 @@ void HttpServer::register_routes() {
       st->plan = plan_completion(*c, st->request);
       st->stream = std::make_unique<RequestStream>(*c->engine, st->plan.requests, &active_);
       if (!st->request.stream) {
+        abort_when_client_leaves(*st->stream, req, c->metrics);
         send_json(res, 200, run_completion(*c, st->request, st->plan, *st->stream));
         return;
       }
@@ -305,6 +319,7 @@ void HttpServer::register_routes() {
       st->plan = plan_generate(*c, st->request);
       st->stream = std::make_unique<RequestStream>(*c->engine, st->plan.requests, &active_);
       if (!st->request.stream) {
+        abort_when_client_leaves(*st->stream, req, c->metrics);
         send_json(res, 200, run_generate(*c, st->request, st->plan, *st->stream));
         return;
       }

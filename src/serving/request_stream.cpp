@@ -65,9 +65,26 @@ void RequestStream::abort_all() {
     if (!finished_[i]) engine_.abort(rids_[i]);
 }
 
+void RequestStream::watch_client(std::function<bool()> client_gone, std::function<void()> on_gone) {
+  client_gone_ = std::move(client_gone);
+  on_gone_ = std::move(on_gone);
+}
+
+void RequestStream::check_client() {
+  // Events come with every token: look at the connection a few times a second, not per event.
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_client_check_ < kClientCheckInterval) return;
+  last_client_check_ = now;
+  if (all_finished() || !client_gone_()) return;
+  client_left_ = true;
+  abort_all();
+  if (on_gone_) on_gone_();
+}
+
 bool RequestStream::all_finished() const { return num_finished_ == static_cast<int>(rids_.size()); }
 
 bool RequestStream::next(IndexedOutput& out, std::chrono::milliseconds timeout) {
+  if (client_gone_ && !client_left_) check_client();
   std::unique_lock lk(shared_->mu);
   if (!shared_->cv.wait_for(lk, timeout, [&] { return !shared_->events.empty(); })) return false;
   out = std::move(shared_->events.front());

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,8 +42,12 @@ class RequestStream {
   RequestStream(const RequestStream&) = delete;
   RequestStream& operator=(const RequestStream&) = delete;
 
-  // Waits up to `timeout` for the next event; false on timeout.
+  // Waits up to `timeout` for the next event; false on timeout. A timeout also asks the client
+  // watcher (if any): once it reports the client gone, every unfinished request is aborted (their
+  // abort events then end the wait loop).
   bool next(IndexedOutput& out, std::chrono::milliseconds timeout);
+  // For responses written only at the end: `client_gone` is polled while waiting; `on_gone` runs once.
+  void watch_client(std::function<bool()> client_gone, std::function<void()> on_gone = {});
   bool all_finished() const;
   void abort_all();
   const std::vector<std::string>& rids() const { return rids_; }
@@ -60,6 +65,12 @@ class RequestStream {
   std::vector<std::string> rids_;
   std::vector<bool> finished_;
   int num_finished_ = 0;
+  static constexpr auto kClientCheckInterval = std::chrono::milliseconds(200);
+  void check_client();
+  std::function<bool()> client_gone_;
+  std::function<void()> on_gone_;
+  bool client_left_ = false;
+  std::chrono::steady_clock::time_point last_client_check_{};
 };
 
 // A fresh request id: prefix + 32 hex digits (SGLang uses uuid4().hex).

@@ -149,6 +149,40 @@ def test_client_disconnect_mid_stream_aborts(tiny_server):
     assert r.choices[0].finish_reason in ("stop", "length")
 
 
+def aborted_total(srv):
+    text = httpx.get(srv.url + "/metrics", timeout=10).text
+    return sum(float(line.split()[-1]) for line in text.splitlines()
+               if line.startswith("sglang:num_aborted_requests_total"))
+
+
+@pytest.mark.parametrize("path,body", [
+    ("/v1/chat/completions", {"model": "glm-tiny", "messages": MSG, "max_tokens": 4000, "ignore_eos": True}),
+    ("/generate", {"text": "Hello", "sampling_params": {"max_new_tokens": 4000, "ignore_eos": True}}),
+])
+def test_client_disconnect_before_a_non_streaming_answer_aborts(tiny_server, path, body):
+    # SGLang aborts a non-streaming request whose client went away; nothing is written until the end,
+    # so only watching the connection can notice.
+    before = aborted_total(tiny_server)
+    data = json.dumps(body).encode()
+    req = (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           f"Content-Length: {len(data)}\r\n\r\n").encode() + data
+    s = socket.create_connection(("127.0.0.1", tiny_server.port), timeout=30)
+    s.sendall(req)
+    deadline = time.time() + 15
+    while running_requests(tiny_server) == 0:
+        assert time.time() < deadline, "the request never started"
+        time.sleep(0.02)
+    s.close()
+    deadline = time.time() + 15
+    while running_requests(tiny_server) > 0:
+        assert time.time() < deadline, "the request kept running after the client left"
+        time.sleep(0.05)
+    # Aborted, not finished: the server counted it (a finished request would not be).
+    assert aborted_total(tiny_server) == before + 1
+    r = tiny_server.openai().chat.completions.create(model="glm-tiny", messages=MSG, max_tokens=2)
+    assert r.choices[0].finish_reason in ("stop", "length")
+
+
 def test_cors(tiny_server):
     r = httpx.options(tiny_server.url + "/v1/chat/completions", timeout=10,
                       headers={"Origin": "http://example.com", "Access-Control-Request-Method": "POST"})
