@@ -11,7 +11,8 @@
 // range of the per-rep ratios, the speed-up in process CPU time (robust to a loaded machine when
 // threads = 1: the time slices other processes take do not count), the average accept length (tokens per verify round, plain rounds of an
 // adaptive run included) and checks the greedy outputs are identical.
-// Tree drafting: GLM_SPEC_TOPK=K GLM_SPEC_DRAFT_TOKENS=N in the environment (mode fixed).
+// Tree drafting: GLM_SPEC_TOPK=K GLM_SPEC_DRAFT_TOKENS=N in the environment (mode fixed); an FR-Spec token map:
+// GLM_SPEC_TOKEN_MAP=FILE.
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -27,6 +28,7 @@
 #include "core/log.h"
 #include "core/thread_pool.h"
 #include "engine/scheduler.h"
+#include "model/speculative_token_map.h"
 
 namespace {
 
@@ -56,6 +58,8 @@ Outcome run(const std::string& dir, ThreadPool& pool, int batch, int steps, cons
   const char* nodes = std::getenv("GLM_SPEC_DRAFT_TOKENS");
   cfg.spec.topk = steps > 0 && topk ? std::atoi(topk) : 1;
   cfg.spec.num_draft_tokens = cfg.spec.topk > 1 && nodes ? std::atoi(nodes) : steps + 1;
+  if (const char* map = std::getenv("GLM_SPEC_TOKEN_MAP"); map && steps > 0)
+    cfg.spec.token_map = load_speculative_token_map(map, 1 << 30);  // ids are checked against the model later
   // A tree's forks hold pages of their own besides the request's (SpeculativeDecoder::extra_pages).
   const int64_t forks = cfg.spec.topk > 1 ? 16 * std::max(2 * cfg.spec.topk, cfg.spec.num_draft_tokens) * (2 + steps / 16) : 0;
   cfg.kv_capacity_tokens = int64_t(batch) * (prompt_len + new_tokens + 64 + forks);

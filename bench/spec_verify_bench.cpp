@@ -6,10 +6,13 @@
 //   speed-up = a / (t(k+1)/t(1) + k * draft)     draft = one MTP step / one decode step
 // The draft step is measured when the checkpoint has its MTP layer, else estimated from the bytes it
 // reads (one decoder layer + eh_proj + lm_head) over the bytes of a decode step (all layers + lm_head).
+// GLM_SPEC_TOKEN_MAP=FILE also times the draft restricted to an FR-Spec token map (--speculative-token-map);
+// the speed-ups then use that draft cost.
 // On a MoE the verify rows route to different experts, so t(n) grows with n; the MoE kernel groups the
 // batch's tokens by expert, so an expert chosen by several rows is still read once.
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <random>
 #include <string>
@@ -18,6 +21,7 @@
 #include "core/thread_pool.h"
 #include "model/glm4_moe.h"
 #include "model/nextn.h"
+#include "model/speculative_token_map.h"
 
 int main(int argc, char** argv) {
   using namespace glm;
@@ -73,11 +77,18 @@ int main(int argc, char** argv) {
     std::sort(v.begin(), v.end());
     cost[size_t(n)] = v[v.size() / 2];
   }
-  double draft = 0;
+  double draft = 0, draft_map = 0;
+  std::vector<int32_t> token_map;
+  if (const char* path = std::getenv("GLM_SPEC_TOKEN_MAP"))
+    token_map = load_speculative_token_map(path, c.vocab_size);
   if (has_mtp) {
     NextNDraft d(*model, max_n);
     SequenceInput in{std::span<const int32_t>(toks.data(), 1), context, &seq, false};
     draft = time_it([&] { d.forward(std::span<const SequenceInput>(&in, 1), hidden.data(), *kv); }) / cost[1];
+    if (!token_map.empty()) {
+      d.restrict_vocabulary(token_map);
+      draft_map = time_it([&] { d.forward(std::span<const SequenceInput>(&in, 1), hidden.data(), *kv); }) / cost[1];
+    }
   } else {
     // Bytes read per token: attention + dense-or-MoE (active experts) per layer, lm_head once.
     const double H = double(c.hidden_size), heads = double(c.num_attention_heads), kvh = double(c.num_key_value_heads);
@@ -93,6 +104,11 @@ int main(int argc, char** argv) {
               (long long)context, threads);
   std::printf("decode step t(1) = %.2f ms; draft step = %.3f x t(1) (%s)\n", cost[1] * 1e3, draft,
               has_mtp ? "measured" : "estimated from bytes read");
+  if (draft_map > 0) {
+    std::printf("draft step with the token map (%zu of %lld ids) = %.3f x t(1)\n", token_map.size(),
+                (long long)c.vocab_size, draft_map);
+    draft = draft_map;  // the speed-ups below: with the map
+  }
   for (int64_t n = 1; n <= max_n; ++n) {
     const int64_t k = n - 1;
     const double verify = cost[size_t(n)] / cost[1], round = verify + double(k) * draft;

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   nlohmann-json3-dev libpcre2-dev libicu-dev libcpp-httplib-dev libcli11-dev libfmt-dev libspdlog-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libhwy-dev libnuma-dev libxxhash-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libhwy-dev libnuma-dev libxxhash-dev libzip-dev
   libopenmpi-dev openmpi-bin
   python3 python3-venv python3-pip curl
 )

@@ -19,6 +19,9 @@ struct SpecConfig {
                             // than plain decoding (one warning)
   float accept_threshold_single = 1.0f;  // SGLang's lossy acceptance knobs (1, 1 = exact)
   float accept_threshold_acc = 1.0f;
+  // FR-Spec (--speculative-token-map): the only token ids the draft proposes, sorted and unique
+  // (model/speculative_token_map.h); empty = the whole vocabulary.
+  std::vector<int32_t> token_map;
   // Tests: the depth of each round, cycled (overrides the policy), and whether plain rounds defer the
   // draft-extend (the default; off = extend every round, the reference for the deferred catch-up).
   std::vector<int> depth_schedule;

@@ -5,14 +5,11 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "engine/draft_output.h"
 
 namespace glm {
 
 namespace {
-
-int32_t argmax_row(const float* row, int64_t n) {
-  return int32_t(std::max_element(row, row + n) - row);  // first maximum: ties to the lowest id
-}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -27,6 +24,14 @@ SpeculativeDecoder::SpeculativeDecoder(Glm4MoeModel& target, SpecConfig cfg)
   if (cfg_.tree() && (cfg_.num_draft_tokens < 2 || cfg_.adaptive))
     fail(ErrorKind::InvalidArgument, "speculative tree (topk {}): needs num_draft_tokens >= 2 ({}) and a fixed depth",
          cfg_.topk, cfg_.num_draft_tokens);
+  if (!cfg_.token_map.empty()) {
+    if (int64_t(cfg_.token_map.size()) < cfg_.topk)
+      fail(ErrorKind::InvalidArgument, "speculative token map: {} ids, fewer than --speculative-eagle-topk {}",
+           cfg_.token_map.size(), cfg_.topk);
+    draft_.restrict_vocabulary(cfg_.token_map);
+    spdlog::info("speculative decoding: the draft proposes {} of {} tokens (token map: its lm_head rows only)",
+                 cfg_.token_map.size(), target.config().vocab_size);
+  }
 }
 
 void SpeculativeDecoder::calibrate(KvPagePool& pool) {
@@ -176,7 +181,6 @@ int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t bu
   }
   if (cfg_.tree()) return used + plan_tree(reqs, budget - used, pool);
   // Chain: draft j at position n_pos + j - 2 reads d_{j-1} and the draft's previous hidden state.
-  const int64_t V = target_.config().vocab_size;
   for (int j = 2; j <= max_depth; ++j) {
     chain_.clear();
     inputs_.clear();
@@ -194,7 +198,7 @@ int64_t SpeculativeDecoder::plan(std::span<RequestState* const> reqs, int64_t bu
     ForwardResult res = draft_.forward(std::span<const SequenceInput>(inputs_), hidden_.data(), pool);
     for (size_t i = 0; i < chain_.size(); ++i) {
       RequestState& r = *chain_[i];
-      r.spec.verify.push_back(argmax_row(res.logits + int64_t(i) * V, V));
+      r.spec.verify.push_back(draft_argmax(res, int64_t(i)));
       std::copy_n(res.hidden + int64_t(i) * H, H, r.spec.hidden.begin());
     }
   }
@@ -278,7 +282,7 @@ void SpeculativeDecoder::extend(std::span<const Extend> items, const ForwardResu
 }
 
 void SpeculativeDecoder::extend_group(std::span<const Extend> items, const ForwardResult* target, KvPagePool& pool) {
-  const int64_t H = target_.config().hidden_size, V = target_.config().vocab_size;
+  const int64_t H = target_.config().hidden_size;
   tokens_.clear();
   hidden_.clear();
   for (const Extend& e : items) {
@@ -316,10 +320,10 @@ void SpeculativeDecoder::extend_group(std::span<const Extend> items, const Forwa
       continue;
     }
     if (cfg_.tree()) {  // the root's children of the next tree; the best is the chain's d1
-      top_k_logprobs(res.logits + int64_t(i) * V, V, cfg_.topk, r.spec.top_ids, r.spec.top_logp);
+      draft_top_k(res, int64_t(i), cfg_.topk, r.spec.top_ids, r.spec.top_logp);
       r.spec.next_draft = r.spec.top_ids[0];
     } else {
-      r.spec.next_draft = argmax_row(res.logits + int64_t(i) * V, V);
+      r.spec.next_draft = draft_argmax(res, int64_t(i));
     }
     r.spec.hidden.assign(res.hidden + (row - 1) * H, res.hidden + row * H);
   }

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "engine/draft_output.h"
 #include "engine/speculative.h"
 
 namespace glm {
@@ -95,7 +96,7 @@ int64_t SpeculativeDecoder::plan_tree(std::span<RequestState* const> reqs, int64
 // Step j (>= 2): every beam of depth j - 1 runs the draft at position n + j - 2 (its token, its parent's
 // hidden state); each yields its top-k children, the k best of the k*k become the next beams.
 void SpeculativeDecoder::draft_beams(int j, KvPagePool& pool) {
-  const int64_t H = target_.config().hidden_size, V = target_.config().vocab_size;
+  const int64_t H = target_.config().hidden_size;
   const int K = cfg_.topk;
   inputs_.clear();
   hidden_.clear();
@@ -132,7 +133,7 @@ void SpeculativeDecoder::draft_beams(int j, KvPagePool& pool) {
     for (size_t i = 0; i < m; ++i) {
       auto [ti, b] = beam_slots_[g + i];
       TreeRound& t = trees_[ti];
-      top_k_logprobs(res.logits + int64_t(i) * V, V, K, ids, logp);
+      draft_top_k(res, int64_t(i), K, ids, logp);
       std::copy(ids.begin(), ids.end(), t.ids.begin() + std::ptrdiff_t(b * size_t(K)));
       std::copy(logp.begin(), logp.end(), t.logp.begin() + std::ptrdiff_t(b * size_t(K)));
       std::copy_n(res.hidden + int64_t(i) * H, H, t.next_hidden.begin() + std::ptrdiff_t(b * size_t(H)));

@@ -180,7 +180,8 @@ ForwardResult finish_forward(const ModelConfig& c, const float* norm_weight, con
   rms_norm(ws.x.data(), H, norm_weight, ws.final_hidden.data(), H, T, H, float(c.rms_norm_eps));
   const int64_t R = int64_t(ws.layout.logit_rows.size());
   if (int64_t(ws.head_in.size()) < R * H) ws.head_in.resize(size_t(R * H));
-  if (int64_t(ws.logits.size()) < R * V) ws.logits.resize(size_t(R * V));
+  // Without tensor parallelism the head may be the draft's token-map rows (fewer than V).
+  if (int64_t(ws.logits.size()) < R * V) ws.logits.resize(size_t(R * std::max(V, lm_head.rows)));
   for (int64_t r = 0; r < R; ++r)
     std::memcpy(ws.head_in.data() + r * H, ws.final_hidden.data() + ws.layout.logit_rows[size_t(r)] * H,
                 size_t(H) * sizeof(float));
@@ -210,6 +211,7 @@ ForwardResult finish_forward(const ModelConfig& c, const float* norm_weight, con
     out.logits = ws.logits.data();
   }
   out.n_logit_rows = R;
+  out.vocab = tp ? V : lm_head.rows;
   out.logit_rows = ws.layout.logit_rows;
   out.hidden = ws.final_hidden.data();
   out.n_tokens = T;

@@ -37,8 +37,10 @@ struct ForwardOptions {
 
 // Views into the model's workspace, valid until its next forward call.
 struct ForwardResult {
-  const float* logits = nullptr;        // (n_logit_rows, V) float32
+  const float* logits = nullptr;        // (n_logit_rows, vocab) float32
   int64_t n_logit_rows = 0;
+  int64_t vocab = 0;                    // logits row width: V, or the draft's token-map size (FR-Spec)
+  std::span<const int32_t> vocab_ids;   // token id of each logits column when vocab < V; empty: column = id
   std::span<const int64_t> logit_rows;  // batch-token index of each logits row
   const float* hidden = nullptr;        // (n_tokens, H) after the final norm (target: model.norm;
                                         // draft: shared_head.norm); the MTP draft consumes these

@@ -1,8 +1,11 @@
 #include "model/nextn.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "kernels/linear.h"
 #include "kernels/rmsnorm.h"
+#include "kernels/weight_rows.h"
 #include "model/decoder_layer.h"
 #include "model/tp_link.h"
 
@@ -32,6 +35,20 @@ std::unique_ptr<KvPagePool> NextNDraft::make_kv_pool(int64_t n_pages, int64_t pa
     fail(ErrorKind::InvalidArgument,
          "MTP draft: under tensor parallelism use the target's pool (Glm4MoeModel::make_kv_pool(.., true))");
   return std::make_unique<KvPagePool>(1, target_.local_config().kv_dim(), page_size, n_pages, kv_dtype);
+}
+
+void NextNDraft::restrict_vocabulary(std::vector<int32_t> ids) {
+  const WeightRef& head = target_.weights().lm_head;
+  if (comm_) fail(ErrorKind::InvalidArgument, "MTP draft: a token map is not supported under tensor parallelism");
+  if (ids.empty() || !std::is_sorted(ids.begin(), ids.end()) ||
+      std::adjacent_find(ids.begin(), ids.end()) != ids.end() || ids.front() < 0 || ids.back() >= head.rows)
+    fail(ErrorKind::InvalidArgument, "MTP draft: token map ids must be sorted, unique and in [0, {})", head.rows);
+  hot_head_ = gather_weight_rows(head, ids, hot_rows_, hot_scales_);
+  hot_ids_ = std::move(ids);
+}
+
+int64_t NextNDraft::vocab() const {
+  return hot_ids_.empty() ? target_.config().vocab_size : int64_t(hot_ids_.size());
 }
 
 ForwardResult NextNDraft::forward(std::span<const SequenceInput> batch, const float* prev_hidden, KvPagePool& kv_pool,
@@ -81,7 +98,10 @@ ForwardResult NextNDraft::compute(std::span<const SequenceInput> batch, const fl
   run_decoder_layer(target_.local_config(), w_.layer, batch, kv_pool.n_layers() - 1, kv_pool, ws_, pool, opt, comm_);
   if (opt.on_layer) opt.on_layer(1, ws_.x.data(), T);
   for (const auto& in : batch) in.kv->set_length(in.start_pos + int64_t(in.tokens.size()));
-  return finish_forward(c, w_.shared_head_norm, target_.weights().lm_head, ws_, pool, comm_ ? &tp : nullptr);
+  ForwardResult out = finish_forward(c, w_.shared_head_norm, hot_ids_.empty() ? target_.weights().lm_head : hot_head_,
+                                     ws_, pool, comm_ ? &tp : nullptr);
+  out.vocab_ids = hot_ids_;
+  return out;
 }
 
 }  // namespace glm

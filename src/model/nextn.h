@@ -37,6 +37,15 @@ class NextNDraft {
   ForwardResult forward(std::span<const SequenceInput> batch, const float* prev_hidden, KvPagePool& kv_pool,
                         const ForwardOptions& opt = {});
 
+  // FR-Spec (--speculative-token-map, model/speculative_token_map.h): from now on the draft's lm_head scores
+  // only these token ids (sorted, unique, in range), so forward() returns logits rows of ids.size() columns
+  // and ForwardResult::vocab_ids names their tokens. The rows are copied once (kernels/weight_rows.h: BF16
+  // and per-row FP8 rows give the full head's logits bitwise; block FP8 is rounded to BF16). Not under
+  // tensor parallelism (GlmError InvalidArgument).
+  void restrict_vocabulary(std::vector<int32_t> ids);
+  // Columns of a logits row: the vocabulary, or the token map's size.
+  int64_t vocab() const;
+
  private:
   ForwardResult compute(std::span<const SequenceInput> batch, const float* prev_hidden, KvPagePool& kv_pool,
                         const ForwardOptions& opt);
@@ -45,6 +54,11 @@ class NextNDraft {
   const NextNWeights& w_;
   ForwardWorkspace ws_;
   dist::Communicator* comm_ = nullptr;  // set under tensor parallelism
+  // The token map's lm_head (restrict_vocabulary); hot_ids_ empty = the target's whole lm_head.
+  std::vector<int32_t> hot_ids_;
+  std::vector<uint8_t> hot_rows_;
+  std::vector<float> hot_scales_;
+  WeightRef hot_head_;
 };
 
 }  // namespace glm

@@ -14,6 +14,7 @@
 #include "core/thread_pool.h"
 #include "engine/kv_budget.h"
 #include "engine/scheduler.h"
+#include "model/speculative_token_map.h"
 #include "tokenizer/tokenizer.h"
 
 namespace glm::serving {
@@ -192,6 +193,8 @@ std::unique_ptr<Engine> make_glm_engine(const ServerArgs& args, const ModelInfo&
   opt.tp_size = args.tp_size;
   opt.ep_size = args.ep_size;
   auto model = Glm4MoeModel::load(args.model_path, ThreadPool::global(), opt);
+  if (sc.spec.enabled() && args.speculative_token_map)
+    sc.spec.token_map = load_speculative_token_map(*args.speculative_token_map, model->config().vocab_size);
   if (sc.spec.enabled() && !model->weights().nextn)
     fail(ErrorKind::InvalidModel,
          "--speculative-algorithm {}: {} has no MTP (NextN) layer (num_nextn_predict_layers = {}, or its "

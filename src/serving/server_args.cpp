@@ -52,6 +52,7 @@ constexpr ValueSpec kValueFlags[] = {
     {"speculative_eagle_topk", "--speculative-eagle-topk", "Draft branching"},
     {"speculative_num_draft_tokens", "--speculative-num-draft-tokens", "Tokens verified per round"},
     {"speculative_draft_model_path", "--speculative-draft-model-path", "Draft checkpoint (default: MTP layer)"},
+    {"speculative_token_map", "--speculative-token-map", "FR-Spec hot token ids (torch.save file or JSON list)"},
     {"speculative_accept_threshold_single", "--speculative-accept-threshold-single", "(0,1], default 1"},
     {"speculative_accept_threshold_acc", "--speculative-accept-threshold-acc", "(0,1], default 1"},
 };
@@ -106,8 +107,6 @@ constexpr NoEffectFlag kNoEffectFlags[] = {
     {"--revision", true, "--model-path is a local directory"},
     {"--download-dir", true, "--model-path is a local directory"},
     {"--speculative-draft-model-revision", true, "--speculative-draft-model-path is a local directory"},
-    {"--speculative-token-map", true,
-     "the draft scores the full vocabulary: same outputs, FR-Spec's smaller draft head is not implemented"},
 };
 
 std::string flag_of(const std::string& names) { return names.substr(0, names.find(',')); }
@@ -326,11 +325,26 @@ ServerArgs ServerArgsParser::finish(const CLI::App& app) const {
   opt_num("speculative_eagle_topk", a.speculative_eagle_topk, 1);
   opt_num("speculative_num_draft_tokens", a.speculative_num_draft_tokens, 1);
   opt_str("speculative_draft_model_path", a.speculative_draft_model_path);
+  opt_str("speculative_token_map", a.speculative_token_map);
   if (set("speculative_accept_threshold_single"))
     a.speculative_accept_threshold_single = fraction("speculative_accept_threshold_single");
   if (set("speculative_accept_threshold_acc"))
     a.speculative_accept_threshold_acc = fraction("speculative_accept_threshold_acc");
   if (a.speculative_algorithm) resolve_speculative(a);
+  if (a.speculative_token_map) {
+    // SGLang downloads a repo path; here it must be a local file (checked now, read once the vocabulary is known).
+    if (!std::filesystem::is_regular_file(*a.speculative_token_map))
+      fail(ErrorKind::InvalidArgument, "--speculative-token-map {}: no such file (glmserve reads local files only)",
+           *a.speculative_token_map);
+    if (!a.speculative_algorithm) {
+      a.notices.push_back("--speculative-token-map has no effect without --speculative-algorithm");
+      a.speculative_token_map.reset();
+    } else if (a.tp_size > 1) {
+      a.notices.push_back("--speculative-token-map is not applied under --tp > 1 yet: the draft scores the whole "
+                          "vocabulary (same outputs, slower drafts)");
+      a.speculative_token_map.reset();
+    }
+  }
   for (const auto& [name, vals] : gpu_values_)
     if (!vals.empty()) a.ignored_gpu_flags.push_back(name);
   for (const auto& [name, on] : gpu_switches_)
@@ -386,6 +400,7 @@ nlohmann::json ServerArgs::to_json() const {
       {"speculative_eagle_topk", opt(speculative_eagle_topk)},
       {"speculative_num_draft_tokens", opt(speculative_num_draft_tokens)},
       {"speculative_draft_model_path", opt(speculative_draft_model_path)},
+      {"speculative_token_map", opt(speculative_token_map)},
       {"speculative_accept_threshold_single", speculative_accept_threshold_single},
       {"speculative_accept_threshold_acc", speculative_accept_threshold_acc},
   };

@@ -65,6 +65,7 @@ struct ServerArgs {
   std::optional<int> speculative_eagle_topk;
   std::optional<int> speculative_num_draft_tokens;
   std::optional<std::string> speculative_draft_model_path;
+  std::optional<std::string> speculative_token_map;  // FR-Spec: reset (with a notice) where it cannot apply
   double speculative_accept_threshold_single = 1.0;
   double speculative_accept_threshold_acc = 1.0;
 

@@ -8,7 +8,7 @@ import subprocess
 import httpx
 import pytest
 
-from conftest import FIXTURES, free_port, glmserve_binary, launch_glmserve
+from conftest import FIXTURES, REPO, free_port, glmserve_binary, launch_glmserve
 
 PROMPTS = ["Hello", "The quick brown fox", "1, 2, 3, 4,", "Once upon a time there was a little"]
 
@@ -181,3 +181,37 @@ def test_checkpoint_without_mtp_is_refused(tmp_path):
                         "--speculative-algorithm", "EAGLE"], capture_output=True, text=True, timeout=120)
     assert p.returncode != 0
     assert "has no MTP (NextN) layer" in p.stdout + p.stderr
+
+
+def test_speculative_token_map_keeps_answers(servers, tmp_path):
+    """FR-Spec (--speculative-token-map): the draft proposes only the map's tokens. A JSON list and the
+    torch.save file SGLang reads both load; greedy answers stay plain decoding's, and a map holding the
+    answers' tokens still gets drafts accepted."""
+    plain, _ = servers
+    sp = {"max_new_tokens": 24, "temperature": 0, "ignore_eos": True}
+    a = generate(plain, {"text": PROMPTS, "sampling_params": sp})
+    used = sorted({t for x in a for t in x["output_ids"]})
+    (tmp_path / "map.json").write_text(json.dumps(used))
+    torch_map = REPO / "tests" / "unit" / "model" / "data" / "torch_files" / "int64_tensor.pt"
+    for path, n in [(tmp_path / "map.json", len(used)), (torch_map, 300)]:
+        with launch_glmserve("glm45-tiny", "--served-model-name", "m", "--speculative-algorithm", "EAGLE",
+                             "--speculative-token-map", str(path)) as fr:
+            b = generate(fr, {"text": PROMPTS, "sampling_params": sp})
+            assert [x["output_ids"] for x in b] == [x["output_ids"] for x in a]
+            assert f"the draft proposes {n} of 1552 tokens" in fr.log()
+            assert httpx.get(fr.url + "/get_server_info", timeout=10).json()["speculative_token_map"] == str(path)
+            if n == len(used):
+                assert sum(x["meta_info"]["spec_accept_token_num"] for x in b) > 0
+
+
+def test_bad_speculative_token_map_is_refused(tmp_path):
+    binary = glmserve_binary()
+    if binary is None:
+        pytest.skip("glmserve is not built")
+    bad = tmp_path / "map.json"
+    bad.write_text(json.dumps([1, 2, 99999]))
+    p = subprocess.run([binary, "serve", "--model-path", str(FIXTURES / "glm45-tiny"), "--port", str(free_port()),
+                        "--speculative-algorithm", "EAGLE", "--speculative-token-map", str(bad)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0
+    assert f"{bad}: token id 99999 is outside the model's vocabulary" in p.stdout + p.stderr

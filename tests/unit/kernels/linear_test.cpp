@@ -15,6 +15,7 @@
 #include "core/float_formats.h"
 #include "kernels/isa.h"
 #include "kernels/linear.h"
+#include "kernels/weight_rows.h"
 
 namespace glm {
 namespace {
@@ -247,6 +248,47 @@ TEST(Linear, BatchGivesTheBitsOfSeparateCalls) {
           ASSERT_TRUE(same_bits(got[i][k], want[i][k])) << "call " << i << " element " << k;
     }
   }
+}
+
+// gather_weight_rows (FR-Spec's draft head): linear() over the gathered rows gives those rows' outputs of
+// the whole weight, bitwise where the rows are copied as they are (BF16, per-row FP8), within bf16 rounding
+// of the weights where they are re-encoded (block FP8, F16, F32). The source is a strided row view.
+TEST(Linear, GatheredRowsGiveThoseRowsOutputs) {
+  const int64_t rows = 300, cols = 333, n = 3;
+  const std::vector<int32_t> ids = {5, 0, 299, 17, 17, 128, 127, 256, 64};  // any order, repeats
+  const std::vector<float> x = random_vector(size_t(n * cols), 31);
+  for (const Format& f : formats()) {
+    SCOPED_TRACE(f.name);
+    TestWeight whole = make_weight(f, rows + 20, cols, 41);
+    const WeightRef w = whole.ref.row_slice(20, rows);  // not starting at row 0 (nor at a block edge)
+    std::vector<uint8_t> storage;
+    std::vector<float> scales;
+    const WeightRef g = gather_weight_rows(w, ids, storage, scales);
+    ASSERT_EQ(g.rows, int64_t(ids.size()));
+    std::vector<float> full(size_t(n * rows)), got(size_t(n) * ids.size());
+    linear(x.data(), n, w, nullptr, full.data(), pools().one);
+    linear(x.data(), n, g, nullptr, got.data(), pools().one);
+    const bool exact = f.dtype == DType::BF16 || f.layout == ScaleLayout::PerRow;
+    std::vector<float> row(static_cast<size_t>(cols));
+    for (size_t j = 0; j < ids.size(); ++j) {
+      weight_row_to_f32(w, ids[j], row.data());
+      for (int64_t t = 0; t < n; ++t) {
+        const float want = full[size_t(t * rows + ids[j])], have = got[size_t(t) * ids.size() + j];
+        if (exact) {
+          ASSERT_TRUE(same_bits(have, want)) << "row " << ids[j] << ": " << have << " vs " << want;
+        } else {
+          double mag = 0;
+          for (int64_t i = 0; i < cols; ++i) mag += std::fabs(double(x[size_t(t * cols + i)]) * row[size_t(i)]);
+          ASSERT_NEAR(have, want, 4e-3 * mag) << "row " << ids[j];
+        }
+      }
+    }
+  }
+  std::vector<uint8_t> storage;
+  std::vector<float> scales;
+  TestWeight w = make_weight(formats()[0], 10, 8, 1);
+  const std::vector<int32_t> bad = {10};
+  EXPECT_THROW(gather_weight_rows(w.ref, bad, storage, scales), GlmError);
 }
 
 // Tensor-parallel shards are views into the full tensor: rows [r0, r0 + R) x columns [c0, c0 + C) with

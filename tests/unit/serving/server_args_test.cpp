@@ -79,16 +79,37 @@ TEST(ServerArgs, GpuOnlyFlagsAreAcceptedAndNoted) {
 }
 
 TEST(ServerArgs, OtherSglangFlagsAreAcceptedWithANoticeSayingWhy) {
-  ServerArgs a = parse({"--model-path", "/m", "--watchdog-timeout", "300", "--skip-server-warmup", "--random-seed", "7",
-                        "--speculative-token-map", "/maps/hot.pt"});
-  ASSERT_EQ(a.notices.size(), 4u);
-  for (const std::string flag : {"--watchdog-timeout", "--skip-server-warmup", "--random-seed", "--speculative-token-map"}) {
+  ServerArgs a = parse({"--model-path", "/m", "--watchdog-timeout", "300", "--skip-server-warmup", "--random-seed", "7"});
+  ASSERT_EQ(a.notices.size(), 3u);
+  for (const std::string flag : {"--watchdog-timeout", "--skip-server-warmup", "--random-seed"}) {
     const bool noted = std::any_of(a.notices.begin(), a.notices.end(), [&](const std::string& n) {
       return n.rfind(flag + ": accepted, no effect in glmserve (", 0) == 0;
     });
     EXPECT_TRUE(noted) << flag;
   }
   EXPECT_TRUE(parse({"--model-path", "/m"}).notices.empty());
+}
+
+// FR-Spec's token map: a local file (SGLang would download a repo path), applied with speculation on one
+// process; elsewhere it is dropped with a notice saying why.
+TEST(ServerArgs, SpeculativeTokenMapIsALocalFileUsedWithSpeculationOnOneProcess) {
+  const std::string map = std::string(GLM_SOURCE_DIR) + "/tests/unit/model/data/torch_files/int64_tensor.pt";
+  ServerArgs a = parse({"--model-path", "/m", "--speculative-algorithm", "EAGLE", "--speculative-token-map", map});
+  ASSERT_TRUE(a.speculative_token_map);
+  EXPECT_EQ(*a.speculative_token_map, map);
+  EXPECT_TRUE(a.notices.empty());
+  a = parse({"--model-path", "/m", "--speculative-token-map", map});
+  EXPECT_FALSE(a.speculative_token_map);
+  ASSERT_EQ(a.notices.size(), 1u);
+  EXPECT_NE(a.notices[0].find("without --speculative-algorithm"), std::string::npos);
+  a = parse({"--model-path", "/m", "--speculative-algorithm", "EAGLE", "--tp", "2", "--speculative-token-map", map});
+  EXPECT_FALSE(a.speculative_token_map);
+  ASSERT_EQ(a.notices.size(), 1u);
+  EXPECT_NE(a.notices[0].find("--tp"), std::string::npos);
+  EXPECT_NE(error_of({"--model-path", "/m", "--speculative-algorithm", "EAGLE", "--speculative-token-map",
+                      "thunlp/LLaMA3-Instruct-8B-FR-Spec/freq_32768.pt"})
+                .find("--speculative-token-map thunlp/LLaMA3-Instruct-8B-FR-Spec/freq_32768.pt: no such file"),
+            std::string::npos);
 }
 
 TEST(ServerArgs, MistakesNameTheFlag) {
