@@ -175,7 +175,8 @@ void run_decoder_layer(const ModelConfig& c, const LayerWeights& w, std::span<co
 }
 
 ForwardResult finish_forward(const ModelConfig& c, const float* norm_weight, const WeightRef& lm_head,
-                             ForwardWorkspace& ws, ThreadPool& pool, const TpPlan* tp) {
+                             ForwardWorkspace& ws, ThreadPool& pool, const TpPlan* tp,
+                             std::span<const int64_t> rank_rows) {
   const int64_t T = ws.layout.n_tokens, H = c.hidden_size, V = c.vocab_size;
   rms_norm(ws.x.data(), H, norm_weight, ws.final_hidden.data(), H, T, H, float(c.rms_norm_eps));
   const int64_t R = int64_t(ws.layout.logit_rows.size());
@@ -186,23 +187,34 @@ ForwardResult finish_forward(const ModelConfig& c, const float* norm_weight, con
     std::memcpy(ws.head_in.data() + r * H, ws.final_hidden.data() + ws.layout.logit_rows[size_t(r)] * H,
                 size_t(H) * sizeof(float));
   ForwardResult out;
+  out.vocab = lm_head.rows;
   if (tp) {
     // Each rank's (R, V_r) block of its vocabulary rows, gathered on rank 0 and interleaved into (R, V).
     const int64_t Vl = lm_head.rows;
     if (int64_t(ws.tp_logits.size()) < R * Vl) ws.tp_logits.resize(size_t(R * Vl));
     linear(ws.head_in.data(), R, lm_head, nullptr, ws.tp_logits.data(), pool);
     dist::Communicator& comm = dist::world();
+    std::vector<int64_t> rows(size_t(tp->size));
+    for (int r = 0; r < tp->size; ++r) rows[size_t(r)] = rank_rows.empty() ? tp->vocab_rows_of(r, V) : rank_rows[size_t(r)];
+    int64_t total = 0;
     std::vector<int64_t> counts(size_t(tp->size));
-    for (int r = 0; r < tp->size; ++r) counts[size_t(r)] = R * tp->vocab_rows_of(r, V);
-    if (comm.rank() == 0 && int64_t(ws.tp_gather.size()) < R * V) ws.tp_gather.resize(size_t(R * V));
+    for (int r = 0; r < tp->size; ++r) {
+      counts[size_t(r)] = R * rows[size_t(r)];
+      total += rows[size_t(r)];
+    }
+    out.vocab = total;
+    if (comm.rank() == 0 && int64_t(ws.tp_gather.size()) < R * total) ws.tp_gather.resize(size_t(R * total));
+    if (comm.rank() == 0 && int64_t(ws.logits.size()) < R * total) ws.logits.resize(size_t(R * total));
     comm.gather_to_root(ws.tp_logits.data(), counts, ws.tp_gather.data());
     if (comm.rank() == 0) {
       const float* block = ws.tp_gather.data();
+      int64_t v0 = 0;  // ranks hold consecutive vocabulary ranges (and so consecutive token-map columns)
       for (int r = 0; r < tp->size; ++r) {
-        const int64_t vr = tp->vocab_rows_of(r, V), v0 = std::min<int64_t>(V, r * tp->vocab_per_rank);
+        const int64_t vr = rows[size_t(r)];
         for (int64_t i = 0; i < R; ++i)
-          std::memcpy(ws.logits.data() + i * V + v0, block + i * vr, size_t(vr) * sizeof(float));
+          std::memcpy(ws.logits.data() + i * total + v0, block + i * vr, size_t(vr) * sizeof(float));
         block += R * vr;
+        v0 += vr;
       }
       out.logits = ws.logits.data();
     }
@@ -211,7 +223,6 @@ ForwardResult finish_forward(const ModelConfig& c, const float* norm_weight, con
     out.logits = ws.logits.data();
   }
   out.n_logit_rows = R;
-  out.vocab = tp ? V : lm_head.rows;
   out.logit_rows = ws.layout.logit_rows;
   out.hidden = ws.final_hidden.data();
   out.n_tokens = T;

@@ -27,7 +27,10 @@ void fill_rope(const RopeTable& rope, ForwardWorkspace& ws);
 
 // ws.final_hidden = rmsnorm(ws.x); logits for ws.layout.logit_rows into ws.logits. Returns the views.
 // tp: lm_head holds this rank's vocabulary rows; the logits are gathered on rank 0 (null elsewhere).
+// rank_rows: the lm_head rows of every rank when they are not the vocabulary split (the draft's token map:
+// each rank holds the map's ids in its shard); the gathered row then has their sum of columns.
 ForwardResult finish_forward(const ModelConfig& cfg, const float* norm_weight, const WeightRef& lm_head,
-                             ForwardWorkspace& ws, ThreadPool& pool, const TpPlan* tp = nullptr);
+                             ForwardWorkspace& ws, ThreadPool& pool, const TpPlan* tp = nullptr,
+                             std::span<const int64_t> rank_rows = {});
 
 }  // namespace glm

@@ -38,12 +38,28 @@ std::unique_ptr<KvPagePool> NextNDraft::make_kv_pool(int64_t n_pages, int64_t pa
 }
 
 void NextNDraft::restrict_vocabulary(std::vector<int32_t> ids) {
-  const WeightRef& head = target_.weights().lm_head;
-  if (comm_) fail(ErrorKind::InvalidArgument, "MTP draft: a token map is not supported under tensor parallelism");
+  const WeightRef& head = target_.weights().lm_head;  // under tensor parallelism: this rank's vocabulary rows
+  const int64_t V = target_.config().vocab_size;
   if (ids.empty() || !std::is_sorted(ids.begin(), ids.end()) ||
-      std::adjacent_find(ids.begin(), ids.end()) != ids.end() || ids.front() < 0 || ids.back() >= head.rows)
-    fail(ErrorKind::InvalidArgument, "MTP draft: token map ids must be sorted, unique and in [0, {})", head.rows);
-  hot_head_ = gather_weight_rows(head, ids, hot_rows_, hot_scales_);
+      std::adjacent_find(ids.begin(), ids.end()) != ids.end() || ids.front() < 0 || ids.back() >= V)
+    fail(ErrorKind::InvalidArgument, "MTP draft: token map ids must be sorted, unique and in [0, {})", V);
+  if (!comm_) {
+    hot_head_ = gather_weight_rows(head, ids, hot_rows_, hot_scales_);
+    hot_ids_ = std::move(ids);
+    return;
+  }
+  // Every rank keeps the map's ids inside its shard; rank 0's gather then concatenates the ranks' columns,
+  // which is the sorted map again (shards are consecutive vocabulary ranges).
+  if (tp_leader::active()) tp_leader::send_draft_vocabulary(ids);
+  const TpPlan& tp = target_.tp_plan();
+  hot_rank_rows_.assign(size_t(tp.size), 0);
+  std::vector<int32_t> local;
+  for (int32_t id : ids) {
+    const int r = int(id / tp.vocab_per_rank);
+    ++hot_rank_rows_[size_t(r)];
+    if (r == tp.rank) local.push_back(int32_t(id - tp.vocab0));
+  }
+  hot_head_ = gather_weight_rows(head, local, hot_rows_, hot_scales_);
   hot_ids_ = std::move(ids);
 }
 
@@ -99,7 +115,7 @@ ForwardResult NextNDraft::compute(std::span<const SequenceInput> batch, const fl
   if (opt.on_layer) opt.on_layer(1, ws_.x.data(), T);
   for (const auto& in : batch) in.kv->set_length(in.start_pos + int64_t(in.tokens.size()));
   ForwardResult out = finish_forward(c, w_.shared_head_norm, hot_ids_.empty() ? target_.weights().lm_head : hot_head_,
-                                     ws_, pool, comm_ ? &tp : nullptr);
+                                     ws_, pool, comm_ ? &tp : nullptr, hot_rank_rows_);
   out.vocab_ids = hot_ids_;
   return out;
 }

@@ -40,8 +40,9 @@ class NextNDraft {
   // FR-Spec (--speculative-token-map, model/speculative_token_map.h): from now on the draft's lm_head scores
   // only these token ids (sorted, unique, in range), so forward() returns logits rows of ids.size() columns
   // and ForwardResult::vocab_ids names their tokens. The rows are copied once (kernels/weight_rows.h: BF16
-  // and per-row FP8 rows give the full head's logits bitwise; block FP8 is rounded to BF16). Not under
-  // tensor parallelism (GlmError InvalidArgument).
+  // and per-row FP8 rows give the full head's logits bitwise; block FP8 is rounded to BF16). Under tensor
+  // parallelism rank 0 sends the map to the other ranks (tp_link.h DraftVocabulary) and each keeps the
+  // rows of its vocabulary shard.
   void restrict_vocabulary(std::vector<int32_t> ids);
   // Columns of a logits row: the vocabulary, or the token map's size.
   int64_t vocab() const;
@@ -59,6 +60,7 @@ class NextNDraft {
   std::vector<uint8_t> hot_rows_;
   std::vector<float> hot_scales_;
   WeightRef hot_head_;
+  std::vector<int64_t> hot_rank_rows_;  // under tensor parallelism: the map's ids in each rank's shard
 };
 
 }  // namespace glm

@@ -16,7 +16,9 @@ namespace glm {
 
 namespace {
 
-enum class Op : uint8_t { Load = 1, CreatePool = 2, DropPool = 3, Forward = 4, Shutdown = 5, DraftForward = 6 };
+enum class Op : uint8_t {
+  Load = 1, CreatePool = 2, DropPool = 3, Forward = 4, Shutdown = 5, DraftForward = 6, DraftVocabulary = 7
+};
 
 // Flat little-endian encoding of the messages (all ranks run the same binary).
 class Writer {
@@ -170,6 +172,13 @@ void send_draft_forward(int64_t pool_id, const std::vector<std::pair<int32_t, in
   send(w);
 }
 
+void send_draft_vocabulary(std::span<const int32_t> token_ids) {
+  if (!active()) return;
+  Writer w(Op::DraftVocabulary);
+  w.put_array(token_ids.data(), int64_t(token_ids.size()));
+  send(w);
+}
+
 void shutdown(int code) {
   if (!active()) return;
   Writer w(Op::Shutdown);
@@ -319,6 +328,16 @@ int follower_loop(dist::Communicator& comm) {
           draft->forward(batch.inputs, hidden.data(), kv);
         } catch (const std::exception& e) {
           comm.abort(fmt::format("rank {}: draft forward failed: {}", rank, e.what()));
+        }
+        break;
+      }
+      case Op::DraftVocabulary: {
+        try {
+          if (!model) fail(ErrorKind::Internal, "draft vocabulary before a model was loaded");
+          if (!draft) draft = std::make_unique<NextNDraft>(*model, model->max_batch_tokens());
+          draft->restrict_vocabulary(r.get_array<int32_t>());
+        } catch (const std::exception& e) {
+          comm.abort(fmt::format("rank {}: draft token map failed: {}", rank, e.what()));
         }
         break;
       }

@@ -17,6 +17,8 @@
 //              one broadcast of T x H floats, less than one of the draft layer's three T x H all-reduces;
 //              speculation's KV truncation needs no message (every forward carries start_pos and the
 //              page table, so a follower's sequence is rebuilt from rank 0's each time);
+//   DraftVocabulary  the MTP draft's FR-Spec token map (NextNDraft::restrict_vocabulary): every rank keeps
+//              the map's rows of its own vocabulary shard of the lm_head;
 //   Shutdown   exit code: followers leave their loop.
 // The data path (all-reduce of partial sums, gather of logits) runs inside Glm4MoeModel::forward on
 // every rank. Any exception after a message was sent (or on a follower) ends the whole job through
@@ -48,6 +50,7 @@ void send_forward(int64_t pool_id, const std::vector<std::pair<int32_t, int32_t>
 // prev_hidden: (T, H) rows, T = the batch's tokens (NextNDraft::forward's input).
 void send_draft_forward(int64_t pool_id, const std::vector<std::pair<int32_t, int32_t>>& copies,
                         std::span<const SequenceInput> batch, const float* prev_hidden, int64_t hidden_size);
+void send_draft_vocabulary(std::span<const int32_t> token_ids);
 // Followers leave their loop and exit with `code`; idempotent (later calls do nothing).
 void shutdown(int code);
 

@@ -339,10 +339,6 @@ ServerArgs ServerArgsParser::finish(const CLI::App& app) const {
     if (!a.speculative_algorithm) {
       a.notices.push_back("--speculative-token-map has no effect without --speculative-algorithm");
       a.speculative_token_map.reset();
-    } else if (a.tp_size > 1) {
-      a.notices.push_back("--speculative-token-map is not applied under --tp > 1 yet: the draft scores the whole "
-                          "vocabulary (same outputs, slower drafts)");
-      a.speculative_token_map.reset();
     }
   }
   for (const auto& [name, vals] : gpu_values_)
