@@ -311,6 +311,12 @@ TEST(SpeculativeTree, TightBatchAndManyRoundsLeakNoPages) {
 
 // Sampled tree verification keeps the target distribution end to end (as the chain's test in
 // speculative_test.cpp): per output position, total variation between plain and tree decoding.
+// The printed variations equal the chain test's on this fixture, which is not a sign that the tree path
+// is skipped: with the same seeds both draw the same uniforms in the same order, and when the draft's
+// second child is the token the chain's residual sample would try first (top_k 3 leaves few candidates),
+// accepting it with probability p2 / (1 - p1) picks exactly what the residual sample picks from that
+// uniform, so the two produce the same tokens. A verifier that skipped the rejected child's removal or
+// accepted too often would move the variation past the bound.
 TEST(SpeculativeTree, SampledTokensKeepTheTargetDistribution) {
   const std::string dir = fixture("glm-tiny-fp8-channel");
   const int n = 1500, len = 4;
