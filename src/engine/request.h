@@ -20,6 +20,7 @@ struct SamplingParams {
   int max_new_tokens = 128;
   int min_new_tokens = 0;
   std::vector<std::string> stop;         // stop strings (matched on detokenized text)
+  std::vector<std::string> stop_regex;   // SGLang's stop_regex: stop once the text has a match (engine/stop_regex.h)
   std::vector<int32_t> stop_token_ids;   // in addition to the model's EOS ids (unless ignore_eos)
   bool ignore_eos = false;
   bool skip_special_tokens = true;

@@ -6,6 +6,7 @@
 
 #include "engine/engine.h"
 #include "engine/stop_checker.h"
+#include "engine/stop_regex.h"
 #include "model/kv_cache.h"
 #include "sampling/sampler.h"
 #include "tokenizer/incremental_decoder.h"
@@ -43,6 +44,7 @@ struct RequestState {
   std::unique_ptr<sampling::Sampler> sampler;
   std::unique_ptr<IncrementalDecoder> decoder;
   StopStringMatcher stops;
+  StopRegexMatcher stop_regex;
   std::vector<TokenLogprob> input_logprobs;  // prompt logprobs gathered over prefill chunks, sent once
   std::string text;                  // all decoded output text
   size_t emitted = 0;                // bytes of `text` already sent

@@ -104,6 +104,7 @@ void Scheduler::submit(GenerateRequest request, Sink sink) {
   r->sampler->set_constraint(constraints_->make(sp));  // throws InvalidArgument for a bad json_schema
   r->decoder = std::make_unique<IncrementalDecoder>(tokenizer_, sp.skip_special_tokens);
   r->stops = StopStringMatcher(sp.stop);
+  r->stop_regex = StopRegexMatcher(sp.stop_regex);  // throws InvalidArgument for a pattern it cannot run
   r->req = std::move(request);
   r->sink = std::move(sink);
   {
@@ -447,6 +448,17 @@ FinishReason Scheduler::append_token(RequestState& r, sampling::SampleResult& s,
       out.matched_stop = m->stop;
       r.text.resize(sp.no_stop_trim ? m->pos + m->stop.size() : m->pos);
       return FinishReason::Stop;
+    }
+    if (!r.stop_regex.empty()) {
+      try {
+        if (const std::string* pattern = r.stop_regex.advance(r.text)) {
+          out.matched_stop = *pattern;
+          return FinishReason::Stop;
+        }
+      } catch (const GlmError& e) {  // the pattern's DFA outgrew its state limit on this output
+        out.abort_message = e.what();
+        return FinishReason::Abort;
+      }
     }
   }
   const bool at_limit = int(r.output.size()) >= sp.max_new_tokens;

@@ -215,6 +215,7 @@ SamplingFields parse_sampling_fields(const FieldReader& r, bool chat) {
   }
   if (auto v = r.integer("min_tokens")) f.min_tokens = bounded_int(r, "min_tokens", 0, 1 << 30, *v);
   if (auto v = r.str_or_list("stop")) f.stop = *v;
+  if (auto v = r.str_or_list("stop_regex")) f.stop_regex = *v;
   if (auto v = r.int_list("stop_token_ids")) f.stop_token_ids = *v;
   f.ignore_eos = r.boolean("ignore_eos").value_or(false);
   f.no_stop_trim = r.boolean("no_stop_trim").value_or(false);
@@ -495,6 +496,7 @@ SamplingParams to_sampling_params(const SamplingFields& f, const Json& preferred
   p.presence_penalty = f.presence_penalty;
   p.min_new_tokens = f.min_tokens;
   p.stop = f.stop;
+  p.stop_regex = f.stop_regex;
   p.stop_token_ids = f.stop_token_ids;
   p.ignore_eos = f.ignore_eos;
   p.no_stop_trim = f.no_stop_trim;

@@ -26,6 +26,7 @@ struct SamplingFields {
   float frequency_penalty = 0, presence_penalty = 0;
   int min_tokens = 0;
   std::vector<std::string> stop;
+  std::vector<std::string> stop_regex;  // SGLang: stop once the output has a match (engine/stop_regex.h)
   std::vector<int32_t> stop_token_ids;
   bool ignore_eos = false, no_stop_trim = false, skip_special_tokens = true;
   std::optional<uint64_t> seed;

@@ -37,6 +37,7 @@ Json sampling_extras() {
               {"presence_penalty", number()},
               {"min_tokens", integer()},
               {"stop", nullable(one_of({str(), array_of(str())}))},
+              {"stop_regex", nullable(one_of({str(), array_of(str())}))},
               {"stop_token_ids", nullable(array_of(integer()))},
               {"ignore_eos", boolean()},
               {"no_stop_trim", boolean()},
