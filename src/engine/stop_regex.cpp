@@ -31,6 +31,9 @@ std::shared_ptr<const sampling::RegexNfa> search_nfa(const std::string& pattern)
 }  // namespace
 
 StopRegexMatcher::StopRegexMatcher(const std::vector<std::string>& patterns) {
+  // Each pattern's DFA may grow to RegexDfa::kMaxStates states of 1 KiB as the output grows.
+  if (patterns.size() > kMaxPatterns)
+    fail(ErrorKind::InvalidArgument, "stop_regex: {} patterns, at most {} are allowed", patterns.size(), kMaxPatterns);
   for (const std::string& p : patterns) {
     Pattern m;
     m.source = p;

@@ -15,6 +15,7 @@ namespace glm {
 
 class StopRegexMatcher {
  public:
+  static constexpr size_t kMaxPatterns = 16;
   StopRegexMatcher() = default;
   // Throws GlmError(InvalidArgument) for a pattern the regex engine refuses, naming it.
   explicit StopRegexMatcher(const std::vector<std::string>& patterns);

@@ -2,6 +2,7 @@
 
 #include <zip.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -17,6 +18,7 @@ struct Value {
   enum class Kind { None, Bool, Int, Float, Str, Global, Tuple, List, Dict, Storage, Tensor, Mark };
   Value(Kind k = Kind::None) : kind(k) {}  // NOLINT: implicit, so that Value{Kind::List} reads as what it is
   Kind kind;
+  int depth = 0;              // nesting of tuples / lists (bounded: copies and destructors recurse)
   int64_t i = 0;
   std::string s, s2;          // Str: s; Global: module s, name s2; Storage: dtype name s, key s2
   std::vector<Value> items;   // Tuple / List; Tensor: {storage, sizes tuple, strides tuple}
@@ -111,15 +113,18 @@ class PickleMachine {
           push(std::move(l));
           break;
         }
-        case 'a': {
-          Value v = pop();
-          list_top().items.push_back(std::move(v));
-          break;
-        }
-        case 'e': {
-          std::vector<Value> vs = pop_to_mark();
-          auto& l = list_top().items;
-          for (auto& v : vs) l.push_back(std::move(v));
+        case 'a': case 'e': {  // APPEND, APPENDS
+          std::vector<Value> vs;
+          if (op == 'a') vs.push_back(pop());
+          else vs = pop_to_mark();
+          Value l = pop();
+          if (l.kind != Value::Kind::List)
+            fail(ErrorKind::InvalidArgument, "{}: malformed pickle (append without a list)", path_);
+          for (auto& v : vs) {
+            deepen(l, v);
+            l.items.push_back(std::move(v));
+          }
+          stack_.push_back(std::move(l));
           break;
         }
         case '}': push(Value{Value::Kind::Dict}); break;
@@ -186,7 +191,17 @@ class PickleMachine {
     x.s = std::string(s);
     return x;
   }
-  void push(Value v) { stack_.push_back(std::move(v)); }
+  // A container's depth from its items (each new item once: appends add to it).
+  void deepen(Value& c, const Value& item) {
+    c.depth = std::max(c.depth, item.depth + 1);
+    if (c.depth > kMaxDepth) fail(ErrorKind::InvalidArgument, "{}: the pickle nests deeper than {}", path_, kMaxDepth);
+  }
+  void push(Value v) {
+    if (v.depth == 0)
+      for (const Value& x : v.items) deepen(v, x);
+    stack_.push_back(std::move(v));
+  }
+  static constexpr int kMaxDepth = 100;
   Value pop() {
     if (stack_.empty() || stack_.back().kind == Value::Kind::Mark)
       fail(ErrorKind::InvalidArgument, "{}: malformed pickle (stack underflow)", path_);
@@ -196,11 +211,6 @@ class PickleMachine {
   }
   const Value& top() {
     if (stack_.empty()) fail(ErrorKind::InvalidArgument, "{}: malformed pickle (memo of an empty stack)", path_);
-    return stack_.back();
-  }
-  Value& list_top() {
-    if (stack_.empty() || stack_.back().kind != Value::Kind::List)
-      fail(ErrorKind::InvalidArgument, "{}: malformed pickle (append without a list)", path_);
     return stack_.back();
   }
   std::vector<Value> pop_to_mark() {

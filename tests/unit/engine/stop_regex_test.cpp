@@ -50,6 +50,8 @@ TEST(StopRegex, StopsAfterTheChunkWherePythonsSearchFirstMatches) {
 }
 
 TEST(StopRegex, RefusesWhatTheEngineCannotRunNamingThePattern) {
+  EXPECT_THROW(StopRegexMatcher(std::vector<std::string>(StopRegexMatcher::kMaxPatterns + 1, "a")), GlmError);
+  EXPECT_NO_THROW(StopRegexMatcher(std::vector<std::string>(StopRegexMatcher::kMaxPatterns, "a")));
   try {
     StopRegexMatcher({"ok", "(a"});
     FAIL() << "accepted";

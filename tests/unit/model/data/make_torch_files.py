@@ -14,6 +14,13 @@ import torch
 OUT = Path(__file__).resolve().parent / "torch_files"
 
 
+def nested(depth):
+    v = [1]
+    for _ in range(depth):
+        v = [v]
+    return v
+
+
 def main():
     OUT.mkdir(exist_ok=True)
     g = torch.Generator().manual_seed(7)
@@ -37,6 +44,7 @@ def main():
         "strided_view": torch.arange(20)[::2],
         "dict": {"ids": [1, 2]},
         "string_list": ["a", "b"],
+        "deep_nesting": nested(150),  # refused before its copies and destructors could recurse that deep
     }
     expected = {}
     for name, value in cases.items():
