@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "sampling/json_constraint.h"
 #include "sampling/prefix_constraint.h"
+#include "sampling/ebnf_regex.h"
 #include "sampling/regex_constraint.h"
 
 namespace glm {
@@ -42,15 +43,17 @@ sampling::JsonRoot json_schema_root(const nlohmann::json& schema) {
 }
 
 std::unique_ptr<sampling::TokenConstraint> OutputConstraints::make(const SamplingParams& sp) {
-  if (!sp.json_schema.empty() && !sp.regex.empty())
+  if (int(!sp.json_schema.empty()) + int(!sp.regex.empty()) + int(!sp.ebnf.empty()) > 1)
     fail(ErrorKind::InvalidArgument, "Only one of regex, json_schema, or ebnf can be set.");  // SGLang's words
   auto start_after = [&] {
     if (!sp.constrain_after_reasoning) return -1;
     if (think_end_ < 0) fail(ErrorKind::InvalidArgument, "constrain_after_reasoning: the tokenizer has no </think>");
     return think_end_;
   };
-  if (!sp.regex.empty()) {
-    auto nfa = std::make_shared<const sampling::RegexNfa>(sampling::RegexNfa::compile(sp.regex));
+  if (!sp.regex.empty() || !sp.ebnf.empty()) {
+    // A (regular) ebnf grammar runs as the regular expression of its inlined rules (sampling/ebnf_regex.h).
+    const std::string pattern = sp.ebnf.empty() ? sp.regex : sampling::ebnf_to_regex(sp.ebnf);
+    auto nfa = std::make_shared<const sampling::RegexNfa>(sampling::RegexNfa::compile(pattern));
     sampling::RegexConstraintOptions opts;
     opts.eos_ids = eos_ids_;
     opts.start_after_token = start_after();

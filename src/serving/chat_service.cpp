@@ -141,9 +141,9 @@ ChatPlan plan_chat(const ServingContext& ctx, const ChatRequest& req) {
   SamplingParams sp = to_sampling_params(req.sampling, ctx.model.preferred_sampling_params, 1.0f);
   if (tools) sp.skip_special_tokens = false;  // the tool-call tags must survive detokenization
   if (tools) sp.output_prefix_choices = tool_name_choices(ctx, req);
-  if (tools && sp.regex.empty() && sp.json_schema.empty()) {
+  if (tools && sp.regex.empty() && sp.json_schema.empty() && sp.ebnf.empty()) {
     // tool_choice "required" / named: the whole call is constrained (parsers/tool_call_grammar.h), not
-    // only the name. A request that brings its own regex or json_schema keeps it (and the name choices).
+    // only the name. A request that brings its own regex, json_schema or ebnf keeps it (and the name choices).
     if (std::optional<std::string> rx = tool_call_regex(ctx, req)) {
       sp.regex = std::move(*rx);
       sp.regex_added_tokens_as_text = true;  // <arg_key>, </tool_call>, ... are the model's special tokens
@@ -151,7 +151,7 @@ ChatPlan plan_chat(const ServingContext& ctx, const ChatRequest& req) {
     }
   }
   // response_format applies to the answer: a request that thinks first is free until </think>.
-  if ((!sp.json_schema.empty() || !sp.regex.empty()) && plan.reasoning_on && args.reasoning_parser) sp.constrain_after_reasoning = true;
+  if ((!sp.json_schema.empty() || !sp.regex.empty() || !sp.ebnf.empty()) && plan.reasoning_on && args.reasoning_parser) sp.constrain_after_reasoning = true;
   if (req.max_tokens) sp.max_new_tokens = *req.max_tokens;
   check_custom_logit_processor_allowed(ctx, sp);
   fit_to_context(ctx, prompt, sp, req.max_tokens.has_value());

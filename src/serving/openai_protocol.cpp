@@ -223,7 +223,7 @@ SamplingFields parse_sampling_fields(const FieldReader& r, bool chat) {
   if (auto v = r.integer("seed")) f.seed = static_cast<uint64_t>(*v);
   if (auto v = r.str("regex")) f.regex = *v;
   if (auto v = r.str("json_schema")) f.json_schema = *v;
-  if (r.has("ebnf")) bad_request("ebnf constraints are not supported by glmserve.");
+  if (auto v = r.str("ebnf")) f.ebnf = *v;
   if (const Json* lb = r.object("logit_bias")) {
     for (const auto& [key, v] : lb->items()) {
       int64_t id = -1;
@@ -505,6 +505,7 @@ SamplingParams to_sampling_params(const SamplingFields& f, const Json& preferred
   p.logit_bias = f.logit_bias;
   p.regex = f.regex;
   p.json_schema = f.json_schema;
+  p.ebnf = f.ebnf;
   if (f.custom_logit_processor) p.custom_logit_processor = *f.custom_logit_processor;
   if (!f.custom_params.is_null()) p.custom_params = nlohmann::json(f.custom_params);
   return p;

@@ -31,7 +31,7 @@ struct SamplingFields {
   bool ignore_eos = false, no_stop_trim = false, skip_special_tokens = true;
   std::optional<uint64_t> seed;
   std::vector<std::pair<int32_t, float>> logit_bias;  // OpenAI/SGLang logit_bias {"token id": bias}
-  std::string regex, json_schema;
+  std::string regex, json_schema, ebnf;
   std::optional<std::string> custom_logit_processor;
   Json custom_params = nullptr;
 };

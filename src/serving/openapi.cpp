@@ -44,6 +44,7 @@ Json sampling_extras() {
               {"skip_special_tokens", boolean()},
               {"seed", nullable(integer())},
               {"regex", nullable(str())},
+              {"ebnf", nullable(str())},
               {"custom_logit_processor", nullable(str())},
               {"custom_params", nullable(Json{{"type", "object"}})},
               {"rid", nullable(str())},

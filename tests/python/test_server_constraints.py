@@ -235,3 +235,54 @@ def test_regex_errors_are_400(tiny_server):
         assert "regex" in r.json()["message"] or "json_schema" in r.json()["message"]
     r = httpx.post(tiny_server.url + "/generate", json={"text": "x", "sampling_params": {"max_new_tokens": 2}}, timeout=60)
     assert r.status_code == 200  # and the server keeps serving
+
+
+# `ebnf` (SGLang -> xgrammar): each grammar with the Python regular expression of the same language, the oracle.
+EBNF = [
+    ('root ::= "yes" | "no"', r"yes|no"),
+    # bounded: a random model would otherwise run on to max_tokens inside [a-z]+ or the list
+    ('root ::= item ("," item){0,2}\nitem ::= [a-z]{1,4} "=" num\nnum ::= [0-9]{1,3}',
+     r"[a-z]{1,4}=[0-9]{1,3}(,[a-z]{1,4}=[0-9]{1,3}){0,2}"),
+    ('# an ISO date\nroot ::= year "-" month "-" day\nyear ::= [0-9]{4}\nmonth ::= "0" [1-9] | "1" [0-2]\n'
+     'day ::= [0-2] [0-9] | "3" [01]', r"[0-9]{4}-(0[1-9]|1[0-2])-([0-2][0-9]|3[01])"),
+]
+
+
+@pytest.mark.parametrize("grammar,python_re", EBNF)
+def test_ebnf_output_is_a_sentence_of_the_grammar_with_every_api(tiny_server, grammar, python_re):
+    import re
+
+    import httpx
+
+    client = tiny_server.openai()
+    texts = []
+    for seed in (1, 2):
+        native = httpx.post(tiny_server.url + "/generate", json={
+            "text": "answer:", "sampling_params": {"ebnf": grammar, "temperature": 1.0, "max_new_tokens": 48,
+                                                   "seed": seed}}, timeout=60).json()
+        assert native["meta_info"]["finish_reason"]["type"] == "stop", native
+        texts.append(native["text"])
+        chat = client.chat.completions.create(model="glm-tiny", messages=MESSAGES, temperature=1.0, seed=seed,
+                                              max_tokens=48, extra_body={"ebnf": grammar, **NO_THINKING})
+        assert chat.choices[0].finish_reason == "stop"
+        texts.append(chat.choices[0].message.content)
+        comp = client.completions.create(model="glm-tiny", prompt="answer:", temperature=1.0, seed=seed,
+                                         max_tokens=48, extra_body={"ebnf": grammar})
+        assert comp.choices[0].finish_reason == "stop"
+        texts.append(comp.choices[0].text)
+    for t in texts:
+        assert re.fullmatch(python_re, t, flags=re.ASCII), (grammar, t)
+
+
+def test_ebnf_errors_are_400(tiny_server):
+    import httpx
+
+    for body, why in (({"ebnf": 'root ::= "(" root ")" | "x"'}, "refers to itself"),
+                      ({"ebnf": "root ::= missing"}, "not defined"),
+                      ({"ebnf": 'root ::= "a"', "regex": "a"}, "Only one of regex, json_schema, or ebnf")):
+        r = httpx.post(tiny_server.url + "/generate", json={"text": "x", "sampling_params": {**body, "max_new_tokens": 2}},
+                       timeout=60)
+        assert r.status_code == 400, r.text
+        assert why in r.json()["message"], r.text
+    r = httpx.post(tiny_server.url + "/generate", json={"text": "x", "sampling_params": {"max_new_tokens": 2}}, timeout=60)
+    assert r.status_code == 200
