@@ -10,6 +10,7 @@ namespace glm::sampling {
 namespace {
 
 constexpr size_t kMaxRegexBytes = 200000;  // the inlined expression; the NFA has its own state limit
+constexpr int kMaxDepth = 100;              // nested groups, and rules inlined inside rules (both recurse)
 
 [[noreturn]] void refuse(const std::string& what) { fail(ErrorKind::InvalidArgument, "ebnf: {}", what); }
 
@@ -214,7 +215,9 @@ class EbnfParser {
         ++pos_;
         skip_space();
         if (pos_ < s_.size() && s_[pos_] == '=') refuse("lookahead assertions (= ...) are not supported");
+        if (++depth_ > kMaxDepth) refuse(fmt::format("groups nest deeper than {}", kMaxDepth));
         item = alternatives(true);
+        --depth_;
         skip_space();
         if (pos_ >= s_.size() || s_[pos_] != ')') refuse("unbalanced (");
         ++pos_;
@@ -244,18 +247,21 @@ class EbnfParser {
       refuse(fmt::format("rule '{}' refers to itself (a recursive grammar is not regular; glmserve enforces "
                          "only grammars without recursion)", name));
     state[name] = 1;
+    if (++depth_ > kMaxDepth) refuse(fmt::format("rules nest deeper than {} (at '{}')", kMaxDepth, name));
     std::string out;
     for (const Piece& p : it->second) {
       out += p.ref ? expand(p.text, state, done) : p.text;
       if (out.size() > kMaxRegexBytes)
         refuse(fmt::format("the grammar expands to more than {} bytes of regular expression", kMaxRegexBytes));
     }
+    --depth_;
     state[name] = 2;
     return done[name] = out;
   }
 
   std::string_view s_;
   size_t pos_ = 0;
+  int depth_ = 0;
   std::map<std::string, Body> rules_;
 };
 

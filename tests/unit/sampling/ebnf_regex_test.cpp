@@ -75,6 +75,15 @@ TEST(EbnfRegex, RefusesRecursionAndOtherUnsupportedSyntaxNamingIt) {
   }
 }
 
+TEST(EbnfRegex, DeepNestingIsRefusedBeforeItCouldExhaustTheStack) {
+  EXPECT_THROW(ebnf_to_regex("root ::= " + std::string(100000, '(') + "\"a\"" + std::string(100000, ')')), GlmError);
+  std::string chain = "root ::= r0\n";
+  for (int i = 0; i < 100000; ++i) chain += "r" + std::to_string(i) + " ::= r" + std::to_string(i + 1) + "\n";
+  chain += "r100000 ::= \"a\"\n";
+  EXPECT_THROW(ebnf_to_regex(chain), GlmError);
+  EXPECT_NO_THROW(ebnf_to_regex("root ::= " + std::string(50, '(') + "\"a\"" + std::string(50, ')')));
+}
+
 TEST(EbnfRegex, ExponentialInliningIsRefusedNotBuilt) {
   // Each rule uses the previous one twice: 2^30 copies if inlined.
   std::string g = "r0 ::= \"ab\"\n";
