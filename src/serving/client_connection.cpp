@@ -73,15 +73,11 @@ bool peer_has_closed(int fd) {
   return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;  // reset, or no longer a connection
 }
 
+// Looked up at once: a peer that resets the connection (closing with unread data does) leaves a socket
+// without a peer address, which could no longer be matched.
 ClientConnection::ClientConnection(const httplib::Request& req)
-    : local_addr_(req.local_addr),
-      remote_addr_(req.remote_addr),
-      local_port_(req.local_port),
-      remote_port_(req.remote_port) {}
+    : fd_(find_connected_socket(req.local_addr, req.local_port, req.remote_addr, req.remote_port)) {}
 
-bool ClientConnection::gone() {
-  if (fd_ == -2) fd_ = find_connected_socket(local_addr_, local_port_, remote_addr_, remote_port_);
-  return fd_ >= 0 && peer_has_closed(fd_);
-}
+bool ClientConnection::gone() { return fd_ >= 0 && peer_has_closed(fd_); }
 
 }  // namespace glm::serving

@@ -1,12 +1,13 @@
 #pragma once
-// Tells whether the client of an HTTP request is still connected, for requests that write nothing
-// until they finish (non-streaming generation): SGLang aborts those when the client goes away, and
-// so do we. A stream notices on its next failed write; a non-streaming handler has nothing to write.
+// Tells whether the client of an HTTP request is still connected, for requests that write nothing for a
+// while (a non-streaming answer until it is complete, a stream before its first token: a long prefill, a
+// queue): SGLang aborts those when the client goes away, and so do we. Otherwise a stream notices at its
+// next failed write.
 //
 // Debian 12's cpp-httplib (0.11.4) gives a handler neither the socket nor a disconnect check (newer
 // releases have Request::is_connection_closed), so the socket is found by its addresses: the one whose
-// local and peer address:port match the request's. It stays this connection's socket while the
-// handler runs (httplib closes it after the response).
+// local and peer address:port match the request's, looked up when the request is accepted. It stays this
+// connection's socket until the response is written (httplib closes it after that).
 #include <string>
 
 namespace httplib {
@@ -20,13 +21,11 @@ class ClientConnection {
   explicit ClientConnection(const httplib::Request& req);
 
   // True once the peer has closed or reset the connection. A peer that sent more bytes (a pipelined
-  // request) is still there. Cheap: one non-blocking peek (the socket lookup happens on the first call).
+  // request) is still there. Cheap: one non-blocking peek.
   bool gone();
 
  private:
-  std::string local_addr_, remote_addr_;
-  int local_port_ = -1, remote_port_ = -1;
-  int fd_ = -2;  // -2: not looked up yet; -1: not found (then never reported gone)
+  int fd_ = -1;  // -1: not found (then never reported gone)
 };
 
 // The open socket whose local and peer addresses are these, or -1.

@@ -97,7 +97,7 @@ void start_sse(httplib::Response& res, std::shared_ptr<State> st, Metrics* metri
         return true;
       },
       [st, metrics](bool success) {
-        if (!success && !st->stream->all_finished()) {
+        if (!success && !st->stream->all_finished() && !st->stream->client_left()) {  // else the watch counted it
           spdlog::info("client went away: aborting {}", st->stream->rids().empty() ? "" : st->stream->rids()[0]);
           st->stream->abort_all();
           if (metrics) metrics->observe_aborted_request();
@@ -105,8 +105,9 @@ void start_sse(httplib::Response& res, std::shared_ptr<State> st, Metrics* metri
       });
 }
 
-// A non-streaming response is written only at the end, so nothing would notice a client that left:
-// poll its connection while waiting and abort (SGLang checks request.is_disconnected() the same way).
+// A non-streaming response is written only at the end, and a stream writes nothing before its first token,
+// so nothing would notice a client that left: poll the connection while waiting and abort (SGLang checks
+// request.is_disconnected() the same way).
 void abort_when_client_leaves(RequestStream& stream, const httplib::Request& req, Metrics* metrics) {
   auto conn = std::make_shared<ClientConnection>(req);
   stream.watch_client([conn] { return conn->gone(); },
@@ -282,6 +283,9 @@ void HttpServer::register_routes() {
         return;
       }
       st->writer = std::make_unique<ChatStreamWriter>(*c, st->request, st->plan);
+      // A stream notices a client that left at its next write; before the first token (a long prefill, a
+      // queue) there is none, so the connection is watched too.
+      abort_when_client_leaves(*st->stream, req, c->metrics);
       start_sse(res, st, c->metrics);
     });
   };
@@ -304,6 +308,9 @@ void HttpServer::register_routes() {
         return;
       }
       st->writer = std::make_unique<CompletionStreamWriter>(*c, st->request, st->plan);
+      // A stream notices a client that left at its next write; before the first token (a long prefill, a
+      // queue) there is none, so the connection is watched too.
+      abort_when_client_leaves(*st->stream, req, c->metrics);
       start_sse(res, st, c->metrics);
     });
   });
@@ -324,6 +331,9 @@ void HttpServer::register_routes() {
         return;
       }
       st->writer = std::make_unique<GenerateStreamWriter>(*c, st->request, st->plan);
+      // A stream notices a client that left at its next write; before the first token (a long prefill, a
+      // queue) there is none, so the connection is watched too.
+      abort_when_client_leaves(*st->stream, req, c->metrics);
       start_sse(res, st, c->metrics);
     });
   };

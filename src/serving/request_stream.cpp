@@ -68,7 +68,7 @@ void RequestStream::abort_all() {
 void RequestStream::watch_client(std::function<bool()> client_gone, std::function<void()> on_gone) {
   client_gone_ = std::move(client_gone);
   on_gone_ = std::move(on_gone);
-  last_client_check_ = std::chrono::steady_clock::now();  // short requests never look (nor search the socket)
+  last_client_check_ = std::chrono::steady_clock::now();  // short requests never look
 }
 
 void RequestStream::check_client() {

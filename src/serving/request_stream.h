@@ -48,6 +48,7 @@ class RequestStream {
   bool next(IndexedOutput& out, std::chrono::milliseconds timeout);
   // For responses written only at the end: `client_gone` is polled while waiting; `on_gone` runs once.
   void watch_client(std::function<bool()> client_gone, std::function<void()> on_gone = {});
+  bool client_left() const { return client_left_; }  // the watch saw the client go and aborted
   bool all_finished() const;
   void abort_all();
   const std::vector<std::string>& rids() const { return rids_; }

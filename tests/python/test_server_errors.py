@@ -3,6 +3,7 @@
 and a client that disconnects mid-stream (the request must be aborted, the server must stay up)."""
 import json
 import socket
+import threading
 import time
 
 import httpx
@@ -181,6 +182,41 @@ def test_client_disconnect_before_a_non_streaming_answer_aborts(tiny_server, pat
     assert aborted_total(tiny_server) == before + 1
     r = tiny_server.openai().chat.completions.create(model="glm-tiny", messages=MSG, max_tokens=2)
     assert r.choices[0].finish_reason in ("stop", "length")
+
+
+def test_client_disconnect_before_the_first_streamed_token_aborts():
+    """A streaming request that has written nothing yet (here: queued behind another, one request at a time;
+    in practice a long prefill) is aborted when its client leaves, not when it would first write."""
+    with launch_glmserve("glm45-tiny", "--served-model-name", "glm-tiny", "--threads", "1", "--max-running-requests",
+                         "1", "--enable-metrics", "--context-length", "65536") as srv:
+        long_body = {"text": "Hello", "sampling_params": {"max_new_tokens": 60000, "ignore_eos": True}}  # ~30 s
+        first = threading.Thread(target=lambda: httpx.post(srv.url + "/generate", json=long_body, timeout=300))
+        first.start()
+        deadline = time.time() + 15
+        while running_requests(srv) == 0:
+            assert time.time() < deadline
+            time.sleep(0.02)
+        body = json.dumps({"model": "glm-tiny", "messages": MSG, "stream": True, "max_tokens": 50}).encode()
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=30)
+        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        deadline = time.time() + 15
+        while server_state(srv)["num_queue_reqs"] == 0:
+            assert time.time() < deadline, "the streaming request never queued"
+            time.sleep(0.02)
+        s.close()
+        deadline = time.time() + 10
+        while server_state(srv)["num_queue_reqs"] > 0:
+            assert time.time() < deadline, "the queued request stayed after its client left"
+            time.sleep(0.05)
+        assert server_state(srv)["num_running_reqs"] == 1  # the first one is still going: it was not that
+        assert aborted_total(srv) == 1
+        httpx.post(srv.url + "/abort_request", json={"abort_all": True}, timeout=10)
+        first.join(timeout=60)
+
+
+def server_state(srv):
+    return httpx.get(srv.url + "/get_server_info", timeout=10).json()["internal_states"][0]
 
 
 def test_cors(tiny_server):
