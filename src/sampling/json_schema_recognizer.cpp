@@ -22,12 +22,76 @@ bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 CompiledSchema CompiledSchema::compile(const nlohmann::json& schema) {
   CompiledSchema c;
   c.nodes_.emplace_back();  // 0: Any
+  c.document_ = &schema;
   c.root_ = c.add(schema, 0);
+  c.document_ = nullptr;
+  c.refs_.clear();
   return c;
+}
+
+// A local reference ("#" or a JSON pointer below it). Its node is reserved before the target is compiled,
+// so a reference back to it (a recursive schema) points at the same node.
+uint16_t CompiledSchema::add_ref(const std::string& ref, int depth) {
+  if (ref.empty() || ref[0] != '#' || nodes_.size() >= kMaxNodes) return 0;  // remote references: free
+  if (auto it = refs_.find(ref); it != refs_.end()) return it->second;
+  const nlohmann::json* target = document_;
+  if (ref.size() > 1) {
+    try {
+      target = &document_->at(nlohmann::json::json_pointer(ref.substr(1)));
+    } catch (const nlohmann::json::exception&) {
+      return 0;  // a dangling reference: free
+    }
+  }
+  const auto id = static_cast<uint16_t>(nodes_.size());
+  nodes_.emplace_back();  // Any until compiled
+  refs_[ref] = id;
+  const uint16_t compiled = add(*target, depth + 1);
+  if (compiled != 0) {
+    SchemaNode copy = nodes_[compiled];  // (a copy: nodes_ may grow while assigning)
+    nodes_[id] = std::move(copy);
+  }
+  return id;
+}
+
+uint16_t CompiledSchema::add_union(const std::vector<nlohmann::json>& alternatives, int depth) {
+  SchemaNode n;
+  n.kind = Kind::Union;
+  for (const auto& a : alternatives) {
+    const uint16_t id = add(a, depth + 1);
+    if (id == 0) return 0;  // an alternative that allows anything: the whole value is free
+    n.children.push_back(id);
+  }
+  if (n.children.empty()) return 0;
+  if (n.children.size() == 1) return n.children[0];
+  nodes_.push_back(std::move(n));
+  return static_cast<uint16_t>(nodes_.size() - 1);
 }
 
 uint16_t CompiledSchema::add(const nlohmann::json& s, int depth) {
   if (!s.is_object() || depth > kMaxCompileDepth || nodes_.size() >= kMaxNodes) return 0;
+  if (auto ref = s.find("$ref"); ref != s.end() && ref->is_string()) return add_ref(ref->get<std::string>(), depth);
+  for (const char* key : {"anyOf", "oneOf"}) {
+    if (auto alts = s.find(key); alts != s.end() && alts->is_array()) {
+      // Keywords beside anyOf apply to every alternative (Pydantic puts "default", "title" there).
+      std::vector<nlohmann::json> each;
+      for (const auto& a : *alts) {
+        nlohmann::json merged = s;
+        merged.erase(key);
+        if (a.is_object()) merged.update(a);
+        each.push_back(std::move(merged));
+      }
+      return add_union(each, depth);
+    }
+  }
+  if (auto types = s.find("type"); types != s.end() && types->is_array()) {
+    std::vector<nlohmann::json> each;
+    for (const auto& t : *types) {
+      nlohmann::json one = s;
+      one["type"] = t;
+      each.push_back(std::move(one));
+    }
+    return add_union(each, depth);
+  }
   SchemaNode n;
   auto values = s.find("enum");
   if (s.contains("const")) {
@@ -102,8 +166,44 @@ uint16_t SchemaJsonRecognizer::expected_value_node() const {
   return n.kind == Kind::Object ? pending_ : n.items;
 }
 
+bool SchemaJsonRecognizer::can_start_with(uint16_t id, uint8_t c, int depth) const {
+  const SchemaNode& n = schema_->node(id);
+  switch (n.kind) {
+    case Kind::Any: return true;
+    case Kind::Object: return c == '{';
+    case Kind::Array: return c == '[';
+    case Kind::String: return c == '"';
+    case Kind::Number:
+    case Kind::Integer: return c == '-' || is_digit(c);
+    case Kind::Boolean: return c == 't' || c == 'f';
+    case Kind::Null: return c == 'n';
+    case Kind::Enum:
+      return std::any_of(n.texts.begin(), n.texts.end(), [&](const std::string& t) { return !t.empty() && uint8_t(t[0]) == c; });
+    case Kind::Union:
+      if (depth > 8) return true;
+      return std::any_of(n.children.begin(), n.children.end(), [&](uint16_t a) { return can_start_with(a, c, depth + 1); });
+  }
+  return false;
+}
+
+uint16_t SchemaJsonRecognizer::resolve_union(uint16_t id, uint8_t c) const {
+  for (int depth = 0; schema_->node(id).kind == Kind::Union; ++depth) {
+    if (depth > 8) return 0;
+    uint16_t found = kNoNode;
+    for (uint16_t a : schema_->node(id).children) {
+      if (!can_start_with(a, c, 0)) continue;
+      if (found != kNoNode) return 0;  // two alternatives fit: free
+      found = a;
+    }
+    if (found == kNoNode) return kNoNode;
+    id = found;
+  }
+  return id;
+}
+
 bool SchemaJsonRecognizer::start_value(uint8_t c) {
-  const uint16_t id = expected_value_node();
+  const uint16_t id = resolve_union(expected_value_node(), c);
+  if (id == kNoNode) return false;
   const SchemaNode& n = schema_->node(id);
   const bool opens = c == '{' || c == '[';
   auto push = [&] {
@@ -135,6 +235,7 @@ bool SchemaJsonRecognizer::start_value(uint8_t c) {
       return c == '-' || is_digit(c);
     case Kind::Boolean: return c == 't' || c == 'f';
     case Kind::Null: return c == 'n';
+    case Kind::Union: return true;  // not reached: resolve_union returns an alternative
   }
   return false;
 }

@@ -7,16 +7,21 @@
 //     by its schema; '}' only once every required key is present;
 //   "items": the schema of every array element;
 //   "enum" / "const": the value must be one of the listed values written as compact JSON
-//     (nlohmann's dump: no spaces, canonical escapes).
-// Anything else (anyOf/oneOf/allOf, $ref, type lists, string formats/patterns, numeric bounds,
-// min/max items, objects with more than 64 properties, enums of more than 4096 values) is free JSON
-// at that position. Nesting is
-// tracked 8 containers deep; deeper values are free.
+//     (nlohmann's dump: no spaces, canonical escapes);
+//   "$ref" to the schema itself or under it ("#", "#/$defs/Name", "#/definitions/Name": what Pydantic
+//     writes), recursive references included (a tree of nodes);
+//   "anyOf" / "oneOf" / a list of types ("type": ["string", "null"]): the alternative is chosen by the
+//     value's first byte ('"' string, '{' object, 't'/'f' boolean, ...). Alternatives a first byte cannot
+//     tell apart (two objects, integer or number) leave that value free. Optional[X] is anyOf [X, null].
+// Anything else (allOf, remote $refs, string formats/patterns, numeric bounds, min/max items, objects
+// with more than 64 properties, enums of more than 4096 values) is free JSON at that position. Nesting
+// is tracked 8 containers deep; deeper values are free.
 //
 //   auto schema = std::make_shared<CompiledSchema>(CompiledSchema::compile(json_schema));
 //   SchemaJsonRecognizer r(schema.get());   // copyable state, as JsonRecognizer
 //   r.feed("{\"name\": \"x\"") ...
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,11 +33,11 @@
 namespace glm::sampling {
 
 struct SchemaNode {
-  enum class Kind : uint8_t { Any, Object, Array, String, Number, Integer, Boolean, Null, Enum };
+  enum class Kind : uint8_t { Any, Object, Array, String, Number, Integer, Boolean, Null, Enum, Union };
   Kind kind = Kind::Any;
   std::vector<std::string> texts;   // Object: property names as escaped JSON (no quotes), sorted;
                                     // Enum: the values' compact JSON, sorted
-  std::vector<uint16_t> children;   // Object: node of texts[i]
+  std::vector<uint16_t> children;   // Object: node of texts[i]; Union: the alternatives
   uint64_t required = 0;            // Object: bit i set -> texts[i] is required
   bool additional = false;          // Object: other keys allowed (free values)
   uint16_t items = 0;               // Array: node of the elements (0 = the Any node)
@@ -47,8 +52,12 @@ class CompiledSchema {
 
  private:
   uint16_t add(const nlohmann::json& schema, int depth);
+  uint16_t add_ref(const std::string& ref, int depth);
+  uint16_t add_union(const std::vector<nlohmann::json>& alternatives, int depth);
   std::vector<SchemaNode> nodes_;
   uint16_t root_ = 0;
+  const nlohmann::json* document_ = nullptr;  // while compiling: what "#" refers to
+  std::map<std::string, uint16_t> refs_;      // compiled (or being compiled) $ref targets
 };
 
 class SchemaJsonRecognizer {
@@ -78,6 +87,11 @@ class SchemaJsonRecognizer {
   };
 
   uint16_t expected_value_node() const;
+  // The alternative of a Union node that a value starting with c can be: 0 (free) when several can,
+  // kNoNode when none can. Other nodes are returned as they are.
+  uint16_t resolve_union(uint16_t id, uint8_t c) const;
+  bool can_start_with(uint16_t id, uint8_t c, int depth) const;
+  static constexpr uint16_t kNoNode = 0xffff;
   bool start_value(uint8_t c);
   bool match_byte(uint8_t c);   // narrows the candidate range by one byte
   int exact_match() const;      // index of the candidate equal to the bytes matched, or -1

@@ -79,8 +79,62 @@ TEST(JsonSchema, AdditionalPropertiesAndFreeParts) {
   Json many_props = {{"type", "object"}, {"properties", Json::object()}};
   for (int i = 0; i < 65; ++i) many_props["properties"]["p" + std::to_string(i)] = {{"type", "string"}};
   EXPECT_TRUE(Checker(many_props).whole("[1]"));
-  Checker unsupported(Json::parse(R"({"anyOf": [{"type": "string"}, {"type": "integer"}]})"));
+  Checker unsupported(Json::parse(R"({"allOf": [{"type": "string"}, {"type": "integer"}]})"));
   EXPECT_TRUE(unsupported.whole("[1, \"x\"]"));  // not enforced: free JSON
+}
+
+// anyOf / oneOf / type lists: the alternative is the one the first byte allows; Optional[X] as Pydantic
+// writes it (anyOf [X, null] with a default beside).
+TEST(JsonSchema, UnionsChosenByTheFirstByte) {
+  Checker optional(Json::parse(R"({"anyOf": [{"type": "string"}, {"type": "null"}], "default": null})"));
+  for (const char* s : {"\"a\"", "null"}) EXPECT_TRUE(optional.whole(s)) << s;
+  for (const char* s : {"1", "tr", "[", "{"}) EXPECT_FALSE(optional.prefix(s)) << s;
+  Checker listed(Json::parse(R"({"type": ["integer", "boolean"]})"));
+  for (const char* s : {"-3", "true", "false"}) EXPECT_TRUE(listed.whole(s)) << s;
+  for (const char* s : {"1.5", "\"", "n"}) EXPECT_FALSE(listed.prefix(s)) << s;
+  Checker in_object(Json::parse(R"({"type": "object", "properties": {"n": {"oneOf": [{"type": "array",
+      "items": {"type": "integer"}}, {"enum": ["x", "y"]}]}}, "required": ["n"]})"));
+  for (const char* s : {R"({"n": [1, 2]})", R"({"n": "y"})"}) EXPECT_TRUE(in_object.whole(s)) << s;
+  for (const char* s : {R"({"n": ["a)", R"({"n": "z)", R"({"n": 1)"}) EXPECT_FALSE(in_object.prefix(s)) << s;
+  // Two objects (or integer and number) cannot be told apart by one byte: that value is free.
+  Checker two_objects(Json::parse(R"({"anyOf": [{"type": "object", "properties": {"a": {"type": "integer"}}},
+                                                {"type": "object", "properties": {"b": {"type": "string"}}}]})"));
+  EXPECT_TRUE(two_objects.whole(R"({"zzz": [true]})"));
+  EXPECT_FALSE(two_objects.prefix("\""));  // but it is still one of the alternatives' types
+  Checker with_any(Json::parse(R"({"anyOf": [{"type": "string"}, {}]})"));
+  EXPECT_TRUE(with_any.whole("[1]"));
+}
+
+// $ref to the document ("#") and under it ($defs, definitions), as Pydantic writes nested and
+// recursive models: the referenced schemas are enforced, recursion included.
+TEST(JsonSchema, LocalReferencesAndRecursion) {
+  Checker pydantic(Json::parse(R"({
+    "$defs": {
+      "Pet": {"type": "object", "properties": {"kind": {"enum": ["cat", "dog"]}}, "required": ["kind"]},
+      "Person": {"type": "object", "properties": {"name": {"type": "string"},
+                 "pet": {"anyOf": [{"$ref": "#/$defs/Pet"}, {"type": "null"}], "default": null}}, "required": ["name"]}
+    },
+    "type": "object",
+    "properties": {"owner": {"$ref": "#/$defs/Person"}, "pets": {"type": "array", "items": {"$ref": "#/$defs/Pet"}}},
+    "required": ["owner"]})"));
+  for (const char* s : {R"({"owner": {"name": "a", "pet": {"kind": "cat"}}, "pets": [{"kind": "dog"}]})",
+                        R"({"owner": {"name": "b", "pet": null}})"})
+    EXPECT_TRUE(pydantic.whole(s)) << s;
+  for (const char* s : {R"({"owner": {"name": 1)", R"({"owner": {"name": "a", "pet": {"kind": "cow)",
+                        R"({"owner": {"name": "a", "pet": 3)", R"({"pets": [{"kind": "x)", R"({"owner": {}})"})
+    EXPECT_FALSE(pydantic.prefix(s)) << s;
+  Checker tree(Json::parse(R"({"type": "object", "properties": {"v": {"type": "integer"},
+      "kids": {"type": "array", "items": {"$ref": "#"}}}, "required": ["v"]})"));
+  EXPECT_TRUE(tree.whole(R"({"v": 1, "kids": [{"v": 2, "kids": [{"v": 3}]}, {"v": 4}]})"));
+  EXPECT_FALSE(tree.prefix(R"({"v": 1, "kids": [{"v": 2, "kids": [{"v": "x)"));
+  EXPECT_FALSE(tree.prefix(R"({"v": 1, "kids": [{"kids": []})"));  // a nested node without its required v
+  Checker legacy(Json::parse(R"({"definitions": {"N": {"type": "integer"}}, "type": "array", "items": {"$ref": "#/definitions/N"}})"));
+  EXPECT_TRUE(legacy.whole("[1, 2]"));
+  EXPECT_FALSE(legacy.prefix("[\""));
+  Checker dangling(Json::parse(R"({"type": "array", "items": {"$ref": "#/$defs/Missing"}})"));
+  EXPECT_TRUE(dangling.whole("[\"free\", 1]"));
+  Checker remote(Json::parse(R"({"$ref": "https://example.com/schema.json"})"));
+  EXPECT_TRUE(remote.whole("{\"a\": 1}"));
 }
 
 TEST(JsonSchema, EnumsAndConsts) {
@@ -143,16 +197,23 @@ TEST(JsonSchema, MaskEqualsBruteForce) {
   std::vector<std::optional<std::string>> bytes;
   for (int b = 0; b < 256; ++b) bytes.push_back(std::string(1, char(b)));
   for (const char* t : {"{\"", "\":", "\": \"", "\"}", "\",", "\", \"", "true", "null", "12", "0.5", "name", "\"name\"",
-                        "age", "ags", "color", "red\"", "\"red\"", "gre", "pet", "\"kind\": \"cat\"}", "[\"", "}}", "extra"})
+                        "age", "ags", "color", "red\"", "\"red\"", "gre", "pet", "\"kind\": \"cat\"}", "[\"", "}}", "extra",
+                        "owner", "pets", "dog", "null}", "kids", "\"v\": "})
     bytes.push_back(std::string(t));
   const int32_t eos = int32_t(bytes.size());
   bytes.push_back(std::string("<eos>"));
   auto trie = std::make_shared<TokenTrie>(bytes, std::vector<int32_t>{eos});
-  for (bool additional : {false, true}) {
-    Json schema = kPerson;
-    schema["additionalProperties"] = additional;
+  // kPerson without and with additional properties; unions and references (a recursive tree of owners).
+  const Json refs = Json::parse(R"({"$defs": {"Pet": {"type": "object", "properties": {"kind": {"enum": ["cat", "dog"]}},
+      "required": ["kind"]}}, "type": "object", "properties": {"name": {"type": ["string", "null"]},
+      "pet": {"anyOf": [{"$ref": "#/$defs/Pet"}, {"type": "null"}]}, "pets": {"type": "array", "items": {"$ref": "#/$defs/Pet"}},
+      "kids": {"type": "array", "items": {"$ref": "#"}}, "v": {"oneOf": [{"type": "integer"}, {"type": "boolean"}]}},
+      "required": ["name"]})");
+  for (int variant = 0; variant < 3; ++variant) {
+    Json schema = variant == 2 ? refs : kPerson;
+    if (variant < 2) schema["additionalProperties"] = variant == 1;
     auto compiled = std::make_shared<const CompiledSchema>(CompiledSchema::compile(schema));
-    std::mt19937 rng(additional ? 5 : 6);
+    std::mt19937 rng(uint32_t(5 + variant));
     for (int run = 0; run < 20; ++run) {
       JsonConstraint c(trie, {JsonRoot::Object, compiled, {eos}, -1});
       std::vector<int32_t> out;
