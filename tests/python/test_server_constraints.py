@@ -236,26 +236,32 @@ def test_regex_output_matches_with_every_api(tiny_server, pattern):
     random model at temperature 1 is steered only by the constraint; Python's re is the oracle."""
     import re
 
+    for t in answers_with_every_api(tiny_server, {"regex": pattern}, max_tokens=64):
+        assert re.fullmatch(pattern, t, flags=re.ASCII), (pattern, t)
+
+
+def answers_with_every_api(srv, constraint, max_tokens):
+    """The answers of /generate (in sampling_params), chat and completions (top-level fields) under one
+    constraint, two seeds each, temperature 1: each must have ended by itself."""
     import httpx
 
-    client = tiny_server.openai()
+    client = srv.openai()
     texts = []
     for seed in (1, 2):
-        native = httpx.post(tiny_server.url + "/generate", json={
-            "text": "answer:", "sampling_params": {"regex": pattern, "temperature": 1.0, "max_new_tokens": 64,
+        native = httpx.post(srv.url + "/generate", json={
+            "text": "answer:", "sampling_params": {**constraint, "temperature": 1.0, "max_new_tokens": max_tokens,
                                                    "seed": seed}}, timeout=60).json()
         assert native["meta_info"]["finish_reason"]["type"] == "stop", native
         texts.append(native["text"])
         chat = client.chat.completions.create(model="glm-tiny", messages=MESSAGES, temperature=1.0, seed=seed,
-                                              max_tokens=64, extra_body={"regex": pattern, **NO_THINKING})
+                                              max_tokens=max_tokens, extra_body={**constraint, **NO_THINKING})
         assert chat.choices[0].finish_reason == "stop"
         texts.append(chat.choices[0].message.content)
         comp = client.completions.create(model="glm-tiny", prompt="answer:", temperature=1.0, seed=seed,
-                                         max_tokens=64, extra_body={"regex": pattern})
+                                         max_tokens=max_tokens, extra_body=constraint)
         assert comp.choices[0].finish_reason == "stop"
         texts.append(comp.choices[0].text)
-    for t in texts:
-        assert re.fullmatch(pattern, t, flags=re.ASCII), (pattern, t)
+    return texts
 
 
 def test_regex_errors_are_400(tiny_server):
@@ -286,25 +292,7 @@ EBNF = [
 def test_ebnf_output_is_a_sentence_of_the_grammar_with_every_api(tiny_server, grammar, python_re):
     import re
 
-    import httpx
-
-    client = tiny_server.openai()
-    texts = []
-    for seed in (1, 2):
-        native = httpx.post(tiny_server.url + "/generate", json={
-            "text": "answer:", "sampling_params": {"ebnf": grammar, "temperature": 1.0, "max_new_tokens": 48,
-                                                   "seed": seed}}, timeout=60).json()
-        assert native["meta_info"]["finish_reason"]["type"] == "stop", native
-        texts.append(native["text"])
-        chat = client.chat.completions.create(model="glm-tiny", messages=MESSAGES, temperature=1.0, seed=seed,
-                                              max_tokens=48, extra_body={"ebnf": grammar, **NO_THINKING})
-        assert chat.choices[0].finish_reason == "stop"
-        texts.append(chat.choices[0].message.content)
-        comp = client.completions.create(model="glm-tiny", prompt="answer:", temperature=1.0, seed=seed,
-                                         max_tokens=48, extra_body={"ebnf": grammar})
-        assert comp.choices[0].finish_reason == "stop"
-        texts.append(comp.choices[0].text)
-    for t in texts:
+    for t in answers_with_every_api(tiny_server, {"ebnf": grammar}, max_tokens=48):
         assert re.fullmatch(python_re, t, flags=re.ASCII), (grammar, t)
 
 
