@@ -3,7 +3,7 @@
 #include "core/error.h"
 #include "sampling/json_constraint.h"
 #include "sampling/prefix_constraint.h"
-#include "sampling/ebnf_regex.h"
+#include "sampling/ebnf_grammar.h"
 #include "sampling/regex_constraint.h"
 
 namespace glm {
@@ -51,9 +51,9 @@ std::unique_ptr<sampling::TokenConstraint> OutputConstraints::make(const Samplin
     return think_end_;
   };
   if (!sp.regex.empty() || !sp.ebnf.empty()) {
-    // A (regular) ebnf grammar runs as the regular expression of its inlined rules (sampling/ebnf_regex.h).
-    const std::string pattern = sp.ebnf.empty() ? sp.regex : sampling::ebnf_to_regex(sp.ebnf);
-    auto nfa = std::make_shared<const sampling::RegexNfa>(sampling::RegexNfa::compile(pattern));
+    // An ebnf grammar is an NFA with rule calls, run by the same lazy DFA (sampling/ebnf_grammar.h).
+    auto nfa = std::make_shared<const sampling::RegexNfa>(sp.ebnf.empty() ? sampling::RegexNfa::compile(sp.regex)
+                                                                          : sampling::compile_ebnf(sp.ebnf));
     sampling::RegexConstraintOptions opts;
     opts.eos_ids = eos_ids_;
     opts.start_after_token = start_after();

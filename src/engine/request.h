@@ -36,8 +36,8 @@ struct SamplingParams {
   // {"type": "object"}). regex: the whole output must match (sampling/regex_nfa.h syntax).
   std::string json_schema;
   std::string regex;
-  // ebnf: the whole output is a sentence of the grammar's root rule (xgrammar / GBNF syntax; regular
-  // grammars only, sampling/ebnf_regex.h). At most one of json_schema, regex, ebnf.
+  // ebnf: the whole output is a sentence of the grammar's root rule (xgrammar / GBNF syntax;
+  // recursion included, sampling/ebnf_grammar.h). At most one of json_schema, regex, ebnf.
   std::string ebnf;
   // With json_schema or regex: unconstrained until the first "</think>" of the output (the request reasons
   // first; SGLang's reasoner grammar).

@@ -1,6 +1,7 @@
 #include "sampling/regex_dfa.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "core/error.h"
 
@@ -8,40 +9,73 @@ namespace glm::sampling {
 
 RegexDfa::RegexDfa(std::shared_ptr<const RegexNfa> nfa) : nfa_(std::move(nfa)) {
   mark_.assign(nfa_->states.size(), 0);
+  for (const auto& st : nfa_->states) has_calls_ = has_calls_ || st.call >= 0 || st.returns;
+  stacks_.push_back({0, -1});  // 0: the empty stack
+  stack_depth_.push_back(0);
   intern({});  // state 0: dead
-  std::vector<int32_t> s{nfa_->start};
+  std::vector<Item> s{item(nfa_->start, 0)};
   close(s);
   start_ = intern(std::move(s));
 }
 
-// Replaces `set` by its epsilon closure, keeping only the states that matter for the future (byte edges
-// and the accepting state), sorted: equal futures get equal keys.
-void RegexDfa::close(std::vector<int32_t>& set) {
-  stack_.assign(set.begin(), set.end());
-  set.clear();
-  std::vector<int32_t> seen;
-  while (!stack_.empty()) {
-    const int32_t s = stack_.back();
-    stack_.pop_back();
-    if (mark_[size_t(s)]) continue;
-    mark_[size_t(s)] = 1;
-    seen.push_back(s);
-    const RegexNfa::State& st = nfa_->states[size_t(s)];
-    if (st.has_byte_edge() || s == nfa_->accept) set.push_back(s);
-    for (int32_t e : st.eps)
-      if (!mark_[size_t(e)]) stack_.push_back(e);
+uint32_t RegexDfa::push(uint32_t stack, int32_t return_state) {
+  if (stack_depth_[stack] >= kMaxStackDepth) return 0;
+  auto [it, fresh] = stack_index_.try_emplace({stack, return_state}, uint32_t(stacks_.size()));
+  if (fresh) {
+    stacks_.push_back({stack, return_state});
+    stack_depth_.push_back(stack_depth_[stack] + 1);
   }
-  for (int32_t s : seen) mark_[size_t(s)] = 0;
+  return it->second;
+}
+
+// Replaces `set` by its closure over epsilon edges, rule calls (push the return state) and rule ends
+// (pop it), keeping only the items that matter for the future (byte edges, and the accepting state with
+// an empty stack), sorted: equal futures get equal keys.
+void RegexDfa::close(std::vector<Item>& set) {
+  work_.assign(set.begin(), set.end());
+  set.clear();
+  if (!has_calls_) {  // plain regular expressions: every stack is empty, one mark per NFA state
+    std::vector<int32_t> seen;
+    while (!work_.empty()) {
+      const int32_t s = state_of(work_.back());
+      work_.pop_back();
+      if (mark_[size_t(s)]) continue;
+      mark_[size_t(s)] = 1;
+      seen.push_back(s);
+      const RegexNfa::State& st = nfa_->states[size_t(s)];
+      if (st.has_byte_edge() || s == nfa_->accept) set.push_back(item(s, 0));
+      for (int32_t e : st.eps)
+        if (!mark_[size_t(e)]) work_.push_back(item(e, 0));
+    }
+    for (int32_t s : seen) mark_[size_t(s)] = 0;
+    std::sort(set.begin(), set.end());
+    return;
+  }
+  std::unordered_set<Item> seen;
+  while (!work_.empty()) {
+    const Item it = work_.back();
+    work_.pop_back();
+    if (!seen.insert(it).second) continue;
+    const int32_t s = state_of(it);
+    const uint32_t stack = stack_of(it);
+    const RegexNfa::State& st = nfa_->states[size_t(s)];
+    if (st.has_byte_edge() || (s == nfa_->accept && stack == 0)) set.push_back(it);
+    for (int32_t e : st.eps) work_.push_back(item(e, stack));
+    if (st.call >= 0) {
+      if (const uint32_t pushed = push(stack, st.next); pushed != 0) work_.push_back(item(st.call, pushed));
+    }
+    if (st.returns && stack != 0) work_.push_back(item(stacks_[stack].second, stacks_[stack].first));
+  }
   std::sort(set.begin(), set.end());
 }
 
-int32_t RegexDfa::intern(std::vector<int32_t> set) {
+int32_t RegexDfa::intern(std::vector<Item> set) {
   auto it = index_.find(set);
   if (it != index_.end()) return it->second;
   if (sets_.size() >= kMaxStates)
     fail(ErrorKind::InvalidArgument, "regex needs more than {} automaton states; simplify the pattern", kMaxStates);
   const int32_t id = int32_t(sets_.size());
-  const bool acc = std::binary_search(set.begin(), set.end(), nfa_->accept);
+  const bool acc = std::binary_search(set.begin(), set.end(), item(nfa_->accept, 0));
   index_.emplace(set, id);
   sets_.push_back(std::move(set));
   std::array<int32_t, 256> row;
@@ -55,10 +89,10 @@ int32_t RegexDfa::intern(std::vector<int32_t> set) {
 int32_t RegexDfa::next(int32_t state, uint8_t byte) {
   int32_t t = trans_[size_t(state)][byte];
   if (t >= 0) return t;
-  std::vector<int32_t> to;
-  for (int32_t s : sets_[size_t(state)]) {
-    const RegexNfa::State& st = nfa_->states[size_t(s)];
-    if (st.has_byte_edge() && byte >= st.lo && byte <= st.hi) to.push_back(st.next);
+  std::vector<Item> to;
+  for (Item i : sets_[size_t(state)]) {
+    const RegexNfa::State& st = nfa_->states[size_t(state_of(i))];
+    if (st.has_byte_edge() && byte >= st.lo && byte <= st.hi) to.push_back(item(st.next, stack_of(i)));
   }
   close(to);
   t = to.empty() ? kDead : intern(std::move(to));
@@ -78,8 +112,8 @@ bool RegexDfa::can_continue(int32_t state) {
   int8_t& known = continues_[size_t(state)];
   if (known >= 0) return known != 0;
   bool any = false;
-  for (int32_t s : sets_[size_t(state)])
-    if (nfa_->states[size_t(s)].has_byte_edge()) any = true;
+  for (Item i : sets_[size_t(state)])
+    if (nfa_->states[size_t(state_of(i))].has_byte_edge()) any = true;
   // A byte edge can still lead into a class that matches nothing (an empty [^\x00-\U0010FFFF]); then
   // the next state is dead: check the real transitions.
   if (any) {

@@ -24,6 +24,10 @@ struct RegexNfa {
     uint8_t lo = 1, hi = 0;     // a byte edge lo..hi to `next` (none when lo > hi)
     int32_t next = -1;
     std::vector<int32_t> eps;   // epsilon edges
+    // Grammars (ebnf_grammar.h) only: a call of the rule starting at `call`, which returns to `next`; and
+    // the end state of a rule, where a call returns to its caller.
+    int32_t call = -1;
+    bool returns = false;
     bool has_byte_edge() const { return lo <= hi; }
   };
   static constexpr size_t kMaxStates = 100000;

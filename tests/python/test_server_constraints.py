@@ -296,10 +296,23 @@ def test_ebnf_output_is_a_sentence_of_the_grammar_with_every_api(tiny_server, gr
         assert re.fullmatch(python_re, t, flags=re.ASCII), (grammar, t)
 
 
+def test_recursive_ebnf_nested_lists(tiny_server):
+    """A recursive grammar (lists of digits and lists): every answer is such a list, as json.loads and a
+    recursive check say."""
+    grammar = 'root ::= "[" (item ("," item){0,2})? "]"\nitem ::= [0-9] | root'
+
+    def is_list(v):
+        return isinstance(v, list) and len(v) <= 3 and all(
+            (isinstance(x, int) and 0 <= x <= 9) or is_list(x) for x in v)
+
+    for t in answers_with_every_api(tiny_server, {"ebnf": grammar}, max_tokens=120):
+        assert is_list(json.loads(t)) and " " not in t, t
+
+
 def test_ebnf_errors_are_400(tiny_server):
     import httpx
 
-    for body, why in (({"ebnf": 'root ::= "(" root ")" | "x"'}, "refers to itself"),
+    for body, why in (({"ebnf": 'root ::= root "x" | "y"'}, "left-recursive"),
                       ({"ebnf": "root ::= missing"}, "not defined"),
                       ({"ebnf": 'root ::= "a"', "regex": "a"}, "Only one of regex, json_schema, or ebnf")):
         r = httpx.post(tiny_server.url + "/generate", json={"text": "x", "sampling_params": {**body, "max_new_tokens": 2}},

@@ -1,4 +1,4 @@
-#include "sampling/ebnf_regex.h"
+#include "sampling/ebnf_grammar.h"
 
 #include <map>
 #include <vector>
@@ -9,8 +9,9 @@
 namespace glm::sampling {
 namespace {
 
-constexpr size_t kMaxRegexBytes = 200000;  // the inlined expression; the NFA has its own state limit
-constexpr int kMaxDepth = 100;              // nested groups, and rules inlined inside rules (both recurse)
+constexpr int kMaxDepth = 100;                 // nested groups (the parser recurses)
+constexpr size_t kMaxRules = 4000;             // rule k is the marker character U+F0000 + k
+constexpr uint32_t kMarker = 0xF0000;          // plane 15 private use: refused in grammars
 
 [[noreturn]] void refuse(const std::string& what) { fail(ErrorKind::InvalidArgument, "ebnf: {}", what); }
 
@@ -32,20 +33,21 @@ class EbnfParser {
  public:
   explicit EbnfParser(std::string_view text) : s_(text) {}
 
-  std::string run() {
+  RegexNfa run() {
     skip_space();
     while (pos_ < s_.size()) {
       const std::string name = rule_name();
       skip_space();
       if (!consume("::=")) refuse(fmt::format("expected ::= after rule name '{}' (at byte {})", name, pos_));
-      if (rules_.count(name)) refuse(fmt::format("rule '{}' is defined twice", name));
-      rules_[name] = alternatives(/*in_group=*/false);
+      if (index_.count(name)) refuse(fmt::format("rule '{}' is defined twice", name));
+      if (names_.size() >= kMaxRules) refuse(fmt::format("more than {} rules", kMaxRules));
+      index_[name] = int(names_.size());
+      names_.push_back(name);
+      bodies_.push_back(alternatives(/*in_group=*/false));
       skip_space();
     }
-    if (!rules_.count("root")) refuse("no 'root' rule");
-    std::map<std::string, int> state;  // 1: being expanded, 2: done
-    std::map<std::string, std::string> expanded;
-    return expand("root", state, expanded);
+    if (!index_.count("root")) refuse("no 'root' rule");
+    return link();
   }
 
  private:
@@ -112,8 +114,14 @@ class EbnfParser {
     }
     return v;
   }
-  // One character of a literal or class, escapes resolved.
+  // One character of a literal or class, escapes resolved. Plane 15 (private use) is reserved: rule
+  // references are spelled with it inside the compiler.
   uint32_t character(bool in_class) {
+    const uint32_t cp = character_unchecked(in_class);
+    if (cp >= 0xF0000 && cp <= 0xFFFFF) refuse(fmt::format("U+{:X}: private-use plane 15 is reserved", cp));
+    return cp;
+  }
+  uint32_t character_unchecked(bool in_class) {
     if (pos_ >= s_.size()) refuse(in_class ? "unterminated character class" : "unterminated string");
     if (s_[pos_] != '\\') return utf8_char();
     ++pos_;
@@ -238,35 +246,129 @@ class EbnfParser {
     return out;
   }
 
-  std::string expand(const std::string& name, std::map<std::string, int>& state,
-                     std::map<std::string, std::string>& done) {
-    auto it = rules_.find(name);
-    if (it == rules_.end()) refuse(fmt::format("rule '{}' is used but not defined", name));
-    if (state[name] == 2) return done[name];
-    if (state[name] == 1)
-      refuse(fmt::format("rule '{}' refers to itself (a recursive grammar is not regular; glmserve enforces "
-                         "only grammars without recursion)", name));
-    state[name] = 1;
-    if (++depth_ > kMaxDepth) refuse(fmt::format("rules nest deeper than {} (at '{}')", kMaxDepth, name));
-    std::string out;
-    for (const Piece& p : it->second) {
-      out += p.ref ? expand(p.text, state, done) : p.text;
-      if (out.size() > kMaxRegexBytes)
-        refuse(fmt::format("the grammar expands to more than {} bytes of regular expression", kMaxRegexBytes));
+  // Each rule becomes its own NFA, a reference to rule k a marker character U+F0000 + k in its regular
+  // expression; the NFAs are put side by side and each marker's byte chain becomes a call of rule k that
+  // returns after the marker. The root rule's start and end are the NFA's.
+  RegexNfa link() {
+    RegexNfa out;
+    std::vector<int32_t> starts, ends;
+    for (size_t r = 0; r < bodies_.size(); ++r) {
+      std::string pattern;
+      for (const Piece& p : bodies_[r]) {
+        if (!p.ref) {
+          pattern += p.text;
+          continue;
+        }
+        auto it = index_.find(p.text);
+        if (it == index_.end()) refuse(fmt::format("rule '{}' is used but not defined", p.text));
+        pattern += "(?:" + literal(kMarker + uint32_t(it->second)) + ")";
+      }
+      RegexNfa nfa = RegexNfa::compile(pattern);
+      const auto offset = int32_t(out.states.size());
+      if (out.states.size() + nfa.states.size() > RegexNfa::kMaxStates)
+        refuse(fmt::format("the grammar needs more than {} automaton states", RegexNfa::kMaxStates));
+      for (RegexNfa::State st : nfa.states) {
+        if (st.next >= 0) st.next += offset;
+        for (int32_t& e : st.eps) e += offset;
+        out.states.push_back(std::move(st));
+      }
+      starts.push_back(nfa.start + offset);
+      ends.push_back(nfa.accept + offset);
+      out.states[size_t(nfa.accept + offset)].returns = true;
     }
-    --depth_;
-    state[name] = 2;
-    return done[name] = out;
+    for (RegexNfa::State& st : out.states) {
+      // A marker: four single-byte edges F3 (B0+a) (80+b) (80+c) = U+F0000 + (a << 12 | b << 6 | c).
+      // (Plane 15 is refused in the grammar's own text, so these chains are all markers.)
+      if (!(st.lo == 0xF3 && st.hi == 0xF3)) continue;
+      const RegexNfa::State& b1 = out.states[size_t(st.next)];
+      if (!(b1.lo == b1.hi && b1.lo >= 0xB0 && b1.lo <= 0xBF)) continue;  // planes 12-14: text
+      const RegexNfa::State& b2 = out.states[size_t(b1.next)];
+      const RegexNfa::State& b3 = out.states[size_t(b2.next)];
+      const uint32_t k = (uint32_t(b1.lo - 0xB0) << 12) | (uint32_t(b2.lo - 0x80) << 6) | uint32_t(b3.lo - 0x80);
+      if (b2.lo != b2.hi || b3.lo != b3.hi || k >= starts.size())
+        fail(ErrorKind::Internal, "ebnf: a rule marker did not compile to its byte chain");
+      st.call = starts[k];
+      st.next = b3.next;
+      st.lo = 1;
+      st.hi = 0;  // no byte edge
+    }
+    refuse_left_recursion(out, starts, ends);
+    const int root = index_.at("root");
+    out.start = starts[size_t(root)];
+    out.accept = ends[size_t(root)];
+    return out;
+  }
+
+  // A rule that can call itself before reading a byte (a ::= a "x" | ...) would make the call stack grow
+  // without input: refused, as grammars for top-down parsers are. Nullable rules (that can match nothing)
+  // are passed through when looking for the first call.
+  void refuse_left_recursion(const RegexNfa& nfa, const std::vector<int32_t>& starts, const std::vector<int32_t>& ends) {
+    const size_t n = starts.size();
+    std::vector<int32_t> rule_of_start(nfa.states.size(), -1);
+    for (size_t r = 0; r < n; ++r) rule_of_start[size_t(starts[r])] = int32_t(r);
+    // From a rule's start, without reading a byte: the rule end reachable? which rules are called first?
+    auto first_steps = [&](size_t r, const std::vector<uint8_t>& nullable, std::vector<int32_t>* calls) {
+      std::vector<uint8_t> seen(nfa.states.size(), 0);
+      std::vector<int32_t> work{starts[r]};
+      bool reaches_end = false;
+      while (!work.empty()) {
+        const int32_t s = work.back();
+        work.pop_back();
+        if (seen[size_t(s)]) continue;
+        seen[size_t(s)] = 1;
+        const RegexNfa::State& st = nfa.states[size_t(s)];
+        if (s == ends[r]) reaches_end = true;
+        for (int32_t e : st.eps) work.push_back(e);
+        if (st.call >= 0) {
+          const int32_t callee = rule_of_start[size_t(st.call)];
+          if (calls) calls->push_back(callee);
+          if (nullable[size_t(callee)]) work.push_back(st.next);
+        }
+      }
+      return reaches_end;
+    };
+    std::vector<uint8_t> nullable(n, 0);
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (size_t r = 0; r < n; ++r)
+        if (!nullable[r] && first_steps(r, nullable, nullptr)) nullable[r] = changed = true;
+    }
+    std::vector<std::vector<int32_t>> first_calls(n);
+    for (size_t r = 0; r < n; ++r) first_steps(r, nullable, &first_calls[r]);
+    std::vector<int> mark(n, 0);  // 1: on the path, 2: done
+    std::vector<std::pair<size_t, size_t>> stack;
+    for (size_t r0 = 0; r0 < n; ++r0) {
+      if (mark[r0]) continue;
+      stack.push_back({r0, 0});
+      mark[r0] = 1;
+      while (!stack.empty()) {
+        auto& [r, i] = stack.back();
+        if (i == first_calls[r].size()) {
+          mark[r] = 2;
+          stack.pop_back();
+          continue;
+        }
+        const auto k = size_t(first_calls[r][i++]);
+        if (mark[k] == 1) refuse(fmt::format("rule '{}' is left-recursive (it can call itself before reading any "
+                                             "text); rewrite it as a repetition", names_[k]));
+        if (mark[k] == 0) {
+          mark[k] = 1;
+          stack.push_back({k, 0});
+        }
+      }
+    }
   }
 
   std::string_view s_;
   size_t pos_ = 0;
   int depth_ = 0;
-  std::map<std::string, Body> rules_;
+  std::map<std::string, int> index_;
+  std::vector<std::string> names_;
+  std::vector<Body> bodies_;
 };
 
 }  // namespace
 
-std::string ebnf_to_regex(std::string_view grammar) { return EbnfParser(grammar).run(); }
+RegexNfa compile_ebnf(std::string_view grammar) { return EbnfParser(grammar).run(); }
 
 }  // namespace glm::sampling
