@@ -15,6 +15,17 @@ constexpr size_t kMaxNodes = 60000;
 constexpr size_t kMaxEnumValues = 4096;  // candidate ranges are 16-bit; longer lists are left free
 
 bool is_ws(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// minLength / maxLength (minItems / maxItems): non-negative integers; anything else is ignored.
+void count_bounds(const nlohmann::json& s, const char* min_key, const char* max_key, SchemaNode& n) {
+  auto read = [&](const char* key, uint32_t& out) {
+    auto it = s.find(key);
+    if (it != s.end() && it->is_number_integer() && it->get<int64_t>() >= 0)
+      out = uint32_t(std::min<int64_t>(it->get<int64_t>(), UINT32_MAX));
+  };
+  read(min_key, n.min_count);
+  read(max_key, n.max_count);
+}
 bool is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 
 }  // namespace
@@ -70,6 +81,13 @@ uint16_t CompiledSchema::add_union(const std::vector<nlohmann::json>& alternativ
 uint16_t CompiledSchema::add(const nlohmann::json& s, int depth) {
   if (!s.is_object() || depth > kMaxCompileDepth || nodes_.size() >= kMaxNodes) return 0;
   if (auto ref = s.find("$ref"); ref != s.end() && ref->is_string()) return add_ref(ref->get<std::string>(), depth);
+  // allOf with one member (Pydantic wraps a described $ref this way): that member, the siblings beside it.
+  if (auto all = s.find("allOf"); all != s.end() && all->is_array() && all->size() == 1 && (*all)[0].is_object()) {
+    nlohmann::json merged = s;
+    merged.erase("allOf");
+    merged.update((*all)[0]);
+    return add(merged, depth + 1);
+  }
   for (const char* key : {"anyOf", "oneOf"}) {
     if (auto alts = s.find(key); alts != s.end() && alts->is_array()) {
       // Keywords beside anyOf apply to every alternative (Pydantic puts "default", "title" there).
@@ -138,8 +156,10 @@ uint16_t CompiledSchema::add(const nlohmann::json& s, int depth) {
     } else if (type == "array") {
       n.kind = Kind::Array;
       if (auto items = s.find("items"); items != s.end()) n.items = add(*items, depth + 1);
+      count_bounds(s, "minItems", "maxItems", n);
     } else if (type == "string") {
       n.kind = Kind::String;
+      count_bounds(s, "minLength", "maxLength", n);
     } else if (type == "number") {
       n.kind = Kind::Number;
     } else if (type == "integer") {
@@ -204,6 +224,11 @@ uint16_t SchemaJsonRecognizer::resolve_union(uint16_t id, uint8_t c) const {
 bool SchemaJsonRecognizer::start_value(uint8_t c) {
   const uint16_t id = resolve_union(expected_value_node(), c);
   if (id == kNoNode) return false;
+  if (free_depth_ == 0 && n_frames_ > 0) {  // an element of a tracked array: one more
+    Frame& f = frames_[n_frames_ - 1];
+    const SchemaNode& container = schema_->node(f.node);
+    if (container.kind == Kind::Array && ++f.seen > container.max_count) return false;
+  }
   const SchemaNode& n = schema_->node(id);
   const bool opens = c == '{' || c == '[';
   auto push = [&] {
@@ -228,7 +253,11 @@ bool SchemaJsonRecognizer::start_value(uint8_t c) {
       return match_byte(c);
     case Kind::Object: return c == '{' && push();
     case Kind::Array: return c == '[' && push();
-    case Kind::String: return c == '"';
+    case Kind::String:
+      string_bounded_ = n.min_count > 0 || n.max_count != UINT32_MAX;
+      string_node_ = id;
+      string_len_ = 0;
+      return c == '"';
     case Kind::Number: return c == '-' || is_digit(c);
     case Kind::Integer:
       integer_only_ = true;
@@ -299,6 +328,7 @@ bool SchemaJsonRecognizer::close_container(uint8_t c) {
   const Frame& f = frames_[n_frames_ - 1];
   const SchemaNode& n = schema_->node(f.node);
   if (c == '}' && n.kind == Kind::Object && (f.seen & n.required) != n.required) return false;
+  if (c == ']' && n.kind == Kind::Array && f.seen < n.min_count) return false;
   --n_frames_;
   return true;
 }
@@ -330,12 +360,41 @@ bool SchemaJsonRecognizer::feed(uint8_t c) {
     match_ = Match::None;
   }
   if (match_ == Match::Key) return after == Mode::Colon ? end_key() : match_byte(c);
+  if (string_bounded_ && before == Mode::String) {
+    // Counting characters needs well-formed UTF-8 (a stray byte would be a replacement character of its
+    // own when decoded): a bounded string is held to it.
+    const SchemaNode& n = schema_->node(string_node_);
+    if (utf8_left_ > 0) {
+      if (c < utf8_lo_ || c > utf8_hi_) return false;
+      --utf8_left_;
+      utf8_lo_ = 0x80;
+      utf8_hi_ = 0xBF;
+      return true;
+    }
+    if (c == '"') {  // the string ends
+      string_bounded_ = false;
+      return string_len_ >= n.min_count;
+    }
+    if (c >= 0x80) {  // a lead byte: how many continuation bytes, and the range of the first (RFC 3629)
+      if (c < 0xC2 || c > 0xF4) return false;
+      utf8_left_ = c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+      utf8_lo_ = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+      utf8_hi_ = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+    }
+    return ++string_len_ <= n.max_count;  // one more character (an escape counts one)
+  }
 
   if (integer_only_) {
     if (JsonRecognizer::is_number_mode(after) && (c == '.' || c == 'e' || c == 'E')) return false;
     if (!JsonRecognizer::is_number_mode(after)) integer_only_ = false;
   }
   if (syn_.depth() < depth_before) return close_container(c);
+  if (c == ',' && after == Mode::Value && free_depth_ == 0 && n_frames_ > 0) {
+    // Another element must be possible.
+    const Frame& f = frames_[n_frames_ - 1];
+    const SchemaNode& n = schema_->node(f.node);
+    if (n.kind == Kind::Array) return f.seen < n.max_count;
+  }
   if (c == ',' && after == Mode::Key && free_depth_ == 0 && n_frames_ > 0) {
     // Another key must be possible: with every declared property present and no others allowed, a
     // ',' would be a dead end.

@@ -5,7 +5,9 @@
 //   "properties" + "required": keys limited to the declared properties (unless
 //     "additionalProperties" is true or a schema: xgrammar's strict mode), each at most once, typed
 //     by its schema; '}' only once every required key is present;
-//   "items": the schema of every array element;
+//   "items": the schema of every array element; "minItems" / "maxItems";
+//   "minLength" / "maxLength" of strings (in characters: a UTF-8 sequence or an escape counts one; such a
+//     string must be well-formed UTF-8);
 //   "enum" / "const": the value must be one of the listed values written as compact JSON
 //     (nlohmann's dump: no spaces, canonical escapes);
 //   "$ref" to the schema itself or under it ("#", "#/$defs/Name", "#/definitions/Name": what Pydantic
@@ -13,7 +15,8 @@
 //   "anyOf" / "oneOf" / a list of types ("type": ["string", "null"]): the alternative is chosen by the
 //     value's first byte ('"' string, '{' object, 't'/'f' boolean, ...). Alternatives a first byte cannot
 //     tell apart (two objects, integer or number) leave that value free. Optional[X] is anyOf [X, null].
-// Anything else (allOf, remote $refs, string formats/patterns, numeric bounds, min/max items, objects
+//   "allOf" with a single member (Pydantic's wrapper of a described $ref): that member.
+// Anything else (allOf of several, remote $refs, string formats/patterns, numeric bounds, min/max items, objects
 // with more than 64 properties, enums of more than 4096 values) is free JSON at that position. Nesting
 // is tracked 8 containers deep; deeper values are free.
 //
@@ -41,6 +44,8 @@ struct SchemaNode {
   uint64_t required = 0;            // Object: bit i set -> texts[i] is required
   bool additional = false;          // Object: other keys allowed (free values)
   uint16_t items = 0;               // Array: node of the elements (0 = the Any node)
+  uint32_t min_count = 0;           // String: minLength; Array: minItems
+  uint32_t max_count = UINT32_MAX;  // String: maxLength; Array: maxItems
 };
 
 class CompiledSchema {
@@ -76,14 +81,15 @@ class SchemaJsonRecognizer {
   bool complete() const;
   // Inside a string whose bytes the schema does not look at (see JsonRecognizer::in_plain_string).
   bool in_plain_string() const {
-    return (match_ == Match::None || (match_ == Match::Key && key_unknown_)) && syn_.in_plain_string();
+    return (match_ == Match::None || (match_ == Match::Key && key_unknown_)) && !string_bounded_ &&
+           syn_.in_plain_string();
   }
 
  private:
   enum class Match : uint8_t { None, Key, Enum };
   struct Frame {
     uint16_t node = 0;
-    uint64_t seen = 0;
+    uint64_t seen = 0;  // Object: the declared keys present (bits); Array: the elements so far
   };
 
   uint16_t expected_value_node() const;
@@ -112,6 +118,11 @@ class SchemaJsonRecognizer {
   uint16_t pos_ = 0;            // bytes matched
   uint8_t enum_depth_ = 0;      // syntax depth at which the enum value started
   uint16_t pending_ = 0;        // node of the value after the current key
+  bool string_bounded_ = false; // inside a string value with length bounds
+  uint16_t string_node_ = 0;
+  uint32_t string_len_ = 0;     // characters so far
+  uint8_t utf8_left_ = 0;       // continuation bytes still due in the current character
+  uint8_t utf8_lo_ = 0x80, utf8_hi_ = 0xBF;  // the range of the next one
 };
 
 }  // namespace glm::sampling

@@ -83,6 +83,29 @@ TEST(JsonSchema, AdditionalPropertiesAndFreeParts) {
   EXPECT_TRUE(unsupported.whole("[1, \"x\"]"));  // not enforced: free JSON
 }
 
+// minLength / maxLength count characters (a UTF-8 sequence or an escape is one); minItems / maxItems.
+TEST(JsonSchema, StringLengthsAndArraySizes) {
+  Checker s(Json::parse(R"({"type": "string", "minLength": 2, "maxLength": 3})"));
+  for (const char* ok : {"\"ab\"", "\"abc\"", "\"é日\"", "\"\\n\\u00e9x\"", "\"a\\\"\""}) EXPECT_TRUE(s.whole(ok)) << ok;
+  for (const char* bad : {"\"a\"", "\"\"", "\"abcd", "\"é日本", "\"\\n\\t\\r\\"}) EXPECT_FALSE(s.prefix(bad) && s.whole(bad)) << bad;
+  EXPECT_FALSE(s.prefix("\"abcd"));
+  EXPECT_FALSE(s.prefix("\"a\""));
+  // Well-formed UTF-8 only (else the count would not be the decoded length): stray continuation bytes,
+  // a truncated sequence, overlong and surrogate forms are refused.
+  for (const char* bad : {"\"a\x80", "\"\xc3\"", "\"\xc0\xaf", "\"\xed\xa0\x80", "\"\xf5"}) EXPECT_FALSE(s.prefix(bad)) << bad;
+  EXPECT_TRUE(s.prefix("\"\xe6\x97"));  // half a character so far: fine
+  Checker a(Json::parse(R"({"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 2})"));
+  for (const char* ok : {"[1]", "[1, 2]", " [ 3 ,4 ] "}) EXPECT_TRUE(a.whole(ok)) << ok;
+  for (const char* bad : {"[]", "[1, 2,", "[1,2,3"}) EXPECT_FALSE(a.prefix(bad)) << bad;
+  Checker none(Json::parse(R"({"type": "array", "maxItems": 0})"));
+  EXPECT_TRUE(none.whole("[]"));
+  EXPECT_FALSE(none.prefix("[1"));
+  Checker nested(Json::parse(R"({"type": "array", "items": {"type": "array", "maxItems": 1}, "maxItems": 2})"));
+  EXPECT_TRUE(nested.whole("[[1], [[2, 3]]]"));  // the inner arrays' own items are free
+  EXPECT_FALSE(nested.prefix("[[1, "));
+  EXPECT_FALSE(nested.prefix("[[1], [2], "));
+}
+
 // anyOf / oneOf / type lists: the alternative is the one the first byte allows; Optional[X] as Pydantic
 // writes it (anyOf [X, null] with a default beside).
 TEST(JsonSchema, UnionsChosenByTheFirstByte) {
@@ -128,6 +151,10 @@ TEST(JsonSchema, LocalReferencesAndRecursion) {
   EXPECT_TRUE(tree.whole(R"({"v": 1, "kids": [{"v": 2, "kids": [{"v": 3}]}, {"v": 4}]})"));
   EXPECT_FALSE(tree.prefix(R"({"v": 1, "kids": [{"v": 2, "kids": [{"v": "x)"));
   EXPECT_FALSE(tree.prefix(R"({"v": 1, "kids": [{"kids": []})"));  // a nested node without its required v
+  Checker wrapped(Json::parse(R"({"$defs": {"N": {"type": "integer"}}, "type": "object", "properties": {"n":
+      {"allOf": [{"$ref": "#/$defs/N"}], "description": "a number"}}})"));
+  EXPECT_TRUE(wrapped.whole(R"({"n": 3})"));
+  EXPECT_FALSE(wrapped.prefix(R"({"n": "x)"));
   Checker legacy(Json::parse(R"({"definitions": {"N": {"type": "integer"}}, "type": "array", "items": {"$ref": "#/definitions/N"}})"));
   EXPECT_TRUE(legacy.whole("[1, 2]"));
   EXPECT_FALSE(legacy.prefix("[\""));
@@ -205,8 +232,9 @@ TEST(JsonSchema, MaskEqualsBruteForce) {
   auto trie = std::make_shared<TokenTrie>(bytes, std::vector<int32_t>{eos});
   // kPerson without and with additional properties; unions and references (a recursive tree of owners).
   const Json refs = Json::parse(R"({"$defs": {"Pet": {"type": "object", "properties": {"kind": {"enum": ["cat", "dog"]}},
-      "required": ["kind"]}}, "type": "object", "properties": {"name": {"type": ["string", "null"]},
-      "pet": {"anyOf": [{"$ref": "#/$defs/Pet"}, {"type": "null"}]}, "pets": {"type": "array", "items": {"$ref": "#/$defs/Pet"}},
+      "required": ["kind"]}}, "type": "object", "properties": {"name": {"type": ["string", "null"], "maxLength": 3, "minLength": 1},
+      "pet": {"anyOf": [{"$ref": "#/$defs/Pet"}, {"type": "null"}]},
+      "pets": {"type": "array", "items": {"$ref": "#/$defs/Pet"}, "minItems": 1, "maxItems": 2},
       "kids": {"type": "array", "items": {"$ref": "#"}}, "v": {"oneOf": [{"type": "integer"}, {"type": "boolean"}]}},
       "required": ["name"]})");
   for (int variant = 0; variant < 3; ++variant) {
