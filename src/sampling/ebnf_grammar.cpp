@@ -219,6 +219,9 @@ class EbnfParser {
         item.push_back({string_literal(), false});
       } else if (c == '[') {
         item.push_back({char_class(), false});
+      } else if (c == '.') {  // llama.cpp's GBNF: any one character (xgrammar has no such element)
+        ++pos_;
+        item.push_back({"[" + literal(0) + "-" + literal(0x10FFFF) + "]", false});
       } else if (c == '(') {
         ++pos_;
         skip_space();

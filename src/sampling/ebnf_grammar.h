@@ -8,7 +8,8 @@
 // Syntax: `name ::= alternatives` rules (names [A-Za-z0-9_.-]+; a rule ends where the next `name ::=`
 // starts), `#` comments, "string" literals (escapes \n \r \t \\ \" \' \xHH \uHHHH \UHHHHHHHH), character
 // classes [a-z0-9_] / [^...] (same escapes, \] \- \^ too), rule references, ( ... ) groups, | alternation,
-// postfix * + ? {m} {m,} {m,n}. Characters are Unicode code points, as in xgrammar.
+// postfix * + ? {m} {m,} {m,n}, and llama.cpp's `.` (any character; llama.cpp users send their GBNF as
+// `grammar`, an alias). Characters are Unicode code points, as in xgrammar.
 // Refused with GlmError(InvalidArgument) naming the problem: left recursion (a rule that can call itself
 // before reading text: write it as a repetition), lookahead assertions `(= ...)`, xgrammar's builtin tags
 // and macros, plane-15 private-use characters, syntax errors, more than 4000 rules or 100000 NFA states.

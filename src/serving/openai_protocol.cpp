@@ -222,8 +222,15 @@ SamplingFields parse_sampling_fields(const FieldReader& r, bool chat) {
   f.skip_special_tokens = r.boolean("skip_special_tokens").value_or(true);
   if (auto v = r.integer("seed")) f.seed = static_cast<uint64_t>(*v);
   if (auto v = r.str("regex")) f.regex = *v;
-  if (auto v = r.str("json_schema")) f.json_schema = *v;
+  // json_schema: a string (SGLang's sampling parameter) or, as llama.cpp's server also takes it, the schema.
+  if (const Json* js = r.get("json_schema"); js && js->is_object()) f.json_schema = js->dump();
+  else if (auto v = r.str("json_schema")) f.json_schema = *v;
   if (auto v = r.str("ebnf")) f.ebnf = *v;
+  // llama.cpp clients send their GBNF grammar as `grammar` (sampling/ebnf_grammar.h reads both dialects).
+  if (auto v = r.str("grammar")) {
+    if (!f.ebnf.empty()) schema_error("grammar: give either ebnf or grammar (the same thing), not both");
+    f.ebnf = *v;
+  }
   if (const Json* lb = r.object("logit_bias")) {
     for (const auto& [key, v] : lb->items()) {
       int64_t id = -1;

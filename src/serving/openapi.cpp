@@ -45,6 +45,7 @@ Json sampling_extras() {
               {"seed", nullable(integer())},
               {"regex", nullable(str())},
               {"ebnf", nullable(str())},
+              {"grammar", nullable(str())},
               {"custom_logit_processor", nullable(str())},
               {"custom_params", nullable(Json{{"type", "object"}})},
               {"rid", nullable(str())},

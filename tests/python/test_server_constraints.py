@@ -319,3 +319,28 @@ def test_ebnf_errors_are_400(tiny_server):
         assert why in r.json()["message"], r.text
     r = httpx.post(tiny_server.url + "/generate", json={"text": "x", "sampling_params": {"max_new_tokens": 2}}, timeout=60)
     assert r.status_code == 200
+
+
+def test_llama_cpp_style_grammar_and_json_schema_fields(tiny_server):
+    """llama.cpp's server takes a GBNF `grammar` (with `.`) and a `json_schema` object beside the OpenAI
+    fields; clients written for it work here too (`grammar` = ebnf)."""
+    import re
+
+    import httpx
+
+    jsonschema = pytest.importorskip("jsonschema")
+    for t in answers_with_every_api(tiny_server, {"grammar": 'root ::= "id-" [0-9]{2} ":" . "!"'}, max_tokens=32):
+        assert re.fullmatch(r"id-[0-9]{2}:.!", t, flags=re.ASCII | re.DOTALL), t
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"], "additionalProperties": False}
+    client = tiny_server.openai()
+    stopped = 0
+    for seed in (1, 2, 3):
+        r = client.chat.completions.create(model="glm-tiny", messages=MESSAGES, temperature=1.0, seed=seed,
+                                           max_tokens=60, extra_body={"json_schema": schema, **NO_THINKING})
+        if r.choices[0].finish_reason == "stop":
+            stopped += 1
+            jsonschema.validate(json.loads(r.choices[0].message.content), schema)
+    assert stopped >= 1
+    r = httpx.post(tiny_server.url + "/generate", timeout=30, json={
+        "text": "x", "sampling_params": {"max_new_tokens": 2, "ebnf": 'root ::= "a"', "grammar": 'root ::= "b"'}})
+    assert r.status_code == 400 and "grammar" in r.json()["message"], r.text

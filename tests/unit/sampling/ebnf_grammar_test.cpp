@@ -84,6 +84,14 @@ TEST(EbnfGrammar, DeepNestingIsRefusedBeforeItCouldExhaustTheStack) {
   EXPECT_THROW(compile_ebnf(chain), GlmError);  // too many rules
 }
 
+// llama.cpp's GBNF `.`: any one character (a code point: newline and multi-byte ones included).
+TEST(EbnfGrammar, DotIsAnyCharacterAsInLlamaCpp) {
+  RegexDfa dfa(std::make_shared<const RegexNfa>(compile_ebnf("root ::= \"a\" . \"b\" | \"<\" .* \">\"")));
+  for (const char* ok : {"axb", "a\nb", "a\xc3\xa9" "b", "a\xf0\x9f\x98\x80" "b", "<>", "<x>y>"})
+    EXPECT_TRUE(dfa.accepting(dfa.feed(dfa.start(), ok))) << ok;
+  for (const char* bad : {"ab", "axxb", "a\xc3" "b"}) EXPECT_FALSE(dfa.accepting(dfa.feed(dfa.start(), bad))) << bad;
+}
+
 // A rule used twice by each next one is compiled once (calls, not copies): 2^30 paths, 31 small NFAs.
 TEST(EbnfGrammar, SharedRulesAreCompiledOnce) {
   std::string g = "r0 ::= \"ab\"\n";
