@@ -16,6 +16,24 @@ constexpr size_t kMaxEnumValues = 4096;  // candidate ranges are 16-bit; longer 
 
 bool is_ws(uint8_t c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
+// minimum / maximum (integers or numbers, rounded inward), exclusive ones as in draft 6+; others are ignored.
+void integer_bounds(const nlohmann::json& s, SchemaNode& n) {
+  auto bound = [&](const char* key, bool lower, bool exclusive) {
+    auto it = s.find(key);
+    if (it == s.end() || !it->is_number()) return;
+    const double v = it->get<double>();
+    double b = lower ? std::ceil(v) : std::floor(v);
+    if (exclusive && b == v) b += lower ? 1 : -1;
+    if (b < -9.2e18 || b > 9.2e18) return;  // beyond what an int64 holds: no bound
+    if (lower) n.min_value = std::max(n.min_value, int64_t(b));
+    else n.max_value = std::min(n.max_value, int64_t(b));
+  };
+  bound("minimum", true, false);
+  bound("maximum", false, false);
+  bound("exclusiveMinimum", true, true);
+  bound("exclusiveMaximum", false, true);
+}
+
 // minLength / maxLength (minItems / maxItems): non-negative integers; anything else is ignored.
 void count_bounds(const nlohmann::json& s, const char* min_key, const char* max_key, SchemaNode& n) {
   auto read = [&](const char* key, uint32_t& out) {
@@ -164,6 +182,7 @@ uint16_t CompiledSchema::add(const nlohmann::json& s, int depth) {
       n.kind = Kind::Number;
     } else if (type == "integer") {
       n.kind = Kind::Integer;
+      integer_bounds(s, n);
     } else if (type == "boolean") {
       n.kind = Kind::Boolean;
     } else if (type == "null") {
@@ -261,7 +280,12 @@ bool SchemaJsonRecognizer::start_value(uint8_t c) {
     case Kind::Number: return c == '-' || is_digit(c);
     case Kind::Integer:
       integer_only_ = true;
-      return c == '-' || is_digit(c);
+      integer_bounded_ = n.min_value != INT64_MIN || n.max_value != INT64_MAX;
+      integer_node_ = id;
+      integer_negative_ = c == '-';
+      integer_digits_ = is_digit(c) ? 1 : 0;
+      integer_magnitude_ = is_digit(c) ? uint64_t(c - '0') : 0;
+      return (c == '-' || is_digit(c)) && (!integer_bounded_ || integer_viable());
     case Kind::Boolean: return c == 't' || c == 'f';
     case Kind::Null: return c == 'n';
     case Kind::Union: return true;  // not reached: resolve_union returns an alternative
@@ -386,7 +410,18 @@ bool SchemaJsonRecognizer::feed(uint8_t c) {
 
   if (integer_only_) {
     if (JsonRecognizer::is_number_mode(after) && (c == '.' || c == 'e' || c == 'E')) return false;
-    if (!JsonRecognizer::is_number_mode(after)) integer_only_ = false;
+    if (integer_bounded_ && JsonRecognizer::is_number_mode(after) && is_digit(c)) {
+      ++integer_digits_;
+      integer_magnitude_ = integer_magnitude_ > (UINT64_MAX - 9) / 10 ? UINT64_MAX : integer_magnitude_ * 10 + (c - '0');
+      if (!integer_viable()) return false;
+    }
+    if (!JsonRecognizer::is_number_mode(after)) {
+      integer_only_ = false;
+      if (integer_bounded_) {
+        integer_bounded_ = false;
+        if (!integer_in_range()) return false;  // the integer ended before c
+      }
+    }
   }
   if (syn_.depth() < depth_before) return close_container(c);
   if (c == ',' && after == Mode::Value && free_depth_ == 0 && n_frames_ > 0) {
@@ -417,8 +452,44 @@ bool SchemaJsonRecognizer::feed(uint8_t c) {
   return true;
 }
 
+bool SchemaJsonRecognizer::integer_in_range() const {
+  const SchemaNode& n = schema_->node(integer_node_);
+  if (integer_magnitude_ > uint64_t(INT64_MAX)) return false;
+  const int64_t v = integer_negative_ ? -int64_t(integer_magnitude_) : int64_t(integer_magnitude_);
+  return v >= n.min_value && v <= n.max_value;
+}
+
+// The integers that start with these digits are m itself and, after k more digits, the magnitudes
+// [m * 10^k, m * 10^k + 10^k - 1] (none after a lone 0: JSON has no leading zeros); with a minus sign the
+// same negated. Viable when one of those ranges meets [min, max].
+bool SchemaJsonRecognizer::integer_viable() const {
+  const SchemaNode& n = schema_->node(integer_node_);
+  // The magnitudes allowed: [lo, hi] (as non-negative numbers), for this sign.
+  __int128 lo, hi;
+  if (integer_negative_) {
+    if (n.min_value > 0) return false;
+    lo = n.max_value >= 0 ? 0 : -__int128(n.max_value);
+    hi = -__int128(n.min_value);
+  } else {
+    if (n.max_value < 0) return false;
+    lo = n.min_value <= 0 ? 0 : __int128(n.min_value);
+    hi = n.max_value;
+  }
+  if (integer_digits_ == 0) return lo <= hi;  // just '-': some digits will do
+  const __int128 m = integer_magnitude_;
+  if (integer_magnitude_ == 0) return lo == 0;  // "0" or "-0": nothing can follow
+  __int128 scale = 1;
+  for (int k = 0; k <= 19; ++k, scale *= 10) {
+    const __int128 first = m * scale, last = first + scale - 1;
+    if (first > hi) break;
+    if (last >= lo) return true;
+  }
+  return false;
+}
+
 bool SchemaJsonRecognizer::complete() const {
   if (!syn_.complete()) return false;
+  if (integer_bounded_ && JsonRecognizer::is_number_mode(syn_.mode()) && !integer_in_range()) return false;
   return match_ != Match::Enum || exact_match() >= 0;  // a top-level number enum ends with the text
 }
 

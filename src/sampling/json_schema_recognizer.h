@@ -6,6 +6,8 @@
 //     "additionalProperties" is true or a schema: xgrammar's strict mode), each at most once, typed
 //     by its schema; '}' only once every required key is present;
 //   "items": the schema of every array element; "minItems" / "maxItems";
+//   "minimum" / "maximum" / "exclusiveMinimum" / "exclusiveMaximum" of integers (a digit is allowed when some
+//     integer starting with the digits so far is in range);
 //   "minLength" / "maxLength" of strings (in characters: a UTF-8 sequence or an escape counts one; such a
 //     string must be well-formed UTF-8);
 //   "enum" / "const": the value must be one of the listed values written as compact JSON
@@ -46,6 +48,8 @@ struct SchemaNode {
   uint16_t items = 0;               // Array: node of the elements (0 = the Any node)
   uint32_t min_count = 0;           // String: minLength; Array: minItems
   uint32_t max_count = UINT32_MAX;  // String: maxLength; Array: maxItems
+  int64_t min_value = INT64_MIN;    // Integer: minimum (exclusiveMinimum + 1)
+  int64_t max_value = INT64_MAX;    // Integer: maximum (exclusiveMaximum - 1)
 };
 
 class CompiledSchema {
@@ -111,6 +115,13 @@ class SchemaJsonRecognizer {
   uint8_t free_depth_ = 0;      // open containers inside a free (Any) value
   bool root_started_ = false;
   bool integer_only_ = false;   // the number being read must be an integer
+  bool integer_bounded_ = false;  // ... and within the node's range
+  bool integer_negative_ = false;
+  uint8_t integer_digits_ = 0;
+  uint64_t integer_magnitude_ = 0;  // digits so far (saturates; ranges are int64)
+  uint16_t integer_node_ = 0;
+  bool integer_viable() const;      // some integer with the digits so far as prefix is in range
+  bool integer_in_range() const;    // the integer read is
   Match match_ = Match::None;
   bool key_unknown_ = false;    // the key matches no declared property (additional allowed)
   uint16_t match_node_ = 0;

@@ -128,8 +128,9 @@ def test_json_schema_with_refs_and_optionals_as_pydantic_writes_them(tiny_server
     schema = {
         "$defs": {
             "Pet": {"type": "object", "additionalProperties": False, "required": ["kind"],
-                    "properties": {"kind": {"enum": ["cat", "dog"]}, "age": {"anyOf": [{"type": "integer"},
-                                                                                     {"type": "null"}]}}},
+                    "properties": {"kind": {"enum": ["cat", "dog"]},
+                                   "age": {"anyOf": [{"type": "integer", "minimum": 0, "maximum": 30},
+                                                     {"type": "null"}]}}},
             "Person": {"type": "object", "additionalProperties": False, "required": ["name", "pet"],
                        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 8},
                                       "pet": {"anyOf": [{"$ref": "#/$defs/Pet"}, {"type": "null"}], "default": None},

@@ -4,6 +4,7 @@
 // recursive validator of the same subset).
 #include <cmath>
 #include <random>
+#include <set>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -104,6 +105,47 @@ TEST(JsonSchema, StringLengthsAndArraySizes) {
   EXPECT_TRUE(nested.whole("[[1], [[2, 3]]]"));  // the inner arrays' own items are free
   EXPECT_FALSE(nested.prefix("[[1, "));
   EXPECT_FALSE(nested.prefix("[[1], [2], "));
+}
+
+// Integer bounds, against the definition: a prefix is allowed when some integer in range is written with
+// it, a whole number when it is in range. Every digit string up to 4 characters, for several ranges.
+TEST(JsonSchema, IntegerBoundsAgainstEveryShortNumber) {
+  struct Range { const char* schema; int64_t lo, hi; };
+  const Range ranges[] = {
+      {R"({"type": "integer", "minimum": 0, "maximum": 100})", 0, 100},
+      {R"({"type": "integer", "minimum": -50, "maximum": -3})", -50, -3},
+      {R"({"type": "integer", "minimum": 5, "maximum": 5})", 5, 5},
+      {R"({"type": "integer", "exclusiveMinimum": -8, "exclusiveMaximum": 13})", -7, 12},
+      {R"({"type": "integer", "minimum": 10.5, "maximum": 19.9})", 11, 19},
+      {R"({"type": "integer", "minimum": 250})", 250, INT64_MAX},
+  };
+  std::vector<std::string> texts = {"", "-"};
+  for (size_t i = 0; i < texts.size() && texts.size() < 20000; ++i)
+    if (texts[i].size() < 4)
+      for (char d = '0'; d <= '9'; ++d) texts.push_back(texts[i] + d);
+  for (const Range& r : ranges) {
+    Checker c(Json::parse(r.schema));
+    std::set<std::string> prefixes;  // of every integer in range (within the test's window)
+    for (int64_t v = std::max<int64_t>(r.lo, -100000); v <= std::min<int64_t>(r.hi, 100000); ++v) {
+      const std::string s = std::to_string(v);
+      for (size_t k = 1; k <= s.size(); ++k) prefixes.insert(s.substr(0, k));
+    }
+    for (const std::string& t : texts) {
+      const bool negative = !t.empty() && t[0] == '-';
+      const std::string digits = negative ? t.substr(1) : t;
+      if (digits.empty() || (digits[0] == '0' && digits.size() > 1) || t.rfind("-0", 0) == 0) continue;  // not JSON / "-0"
+      bool viable = prefixes.count(t) > 0;
+      if (r.hi == INT64_MAX && !negative && digits[0] != '0') viable = true;  // large enough numbers exist
+      const int64_t value = std::stoll(t);
+      EXPECT_EQ(c.prefix(t), viable) << r.schema << " prefix " << t;
+      EXPECT_EQ(c.whole(t), value >= r.lo && value <= r.hi) << r.schema << " whole " << t;
+      EXPECT_EQ(c.whole("[" + t + "]"), false);
+    }
+  }
+  Checker in_object(Json::parse(R"({"type": "object", "properties": {"n": {"type": "integer", "maximum": 9}}})"));
+  EXPECT_TRUE(in_object.whole(R"({"n": 9})"));
+  EXPECT_FALSE(in_object.prefix(R"({"n": 10)"));
+  EXPECT_TRUE(in_object.whole(R"({"n": -4})"));
 }
 
 // anyOf / oneOf / type lists: the alternative is the one the first byte allows; Optional[X] as Pydantic
@@ -235,7 +277,7 @@ TEST(JsonSchema, MaskEqualsBruteForce) {
       "required": ["kind"]}}, "type": "object", "properties": {"name": {"type": ["string", "null"], "maxLength": 3, "minLength": 1},
       "pet": {"anyOf": [{"$ref": "#/$defs/Pet"}, {"type": "null"}]},
       "pets": {"type": "array", "items": {"$ref": "#/$defs/Pet"}, "minItems": 1, "maxItems": 2},
-      "kids": {"type": "array", "items": {"$ref": "#"}}, "v": {"oneOf": [{"type": "integer"}, {"type": "boolean"}]}},
+      "kids": {"type": "array", "items": {"$ref": "#"}}, "v": {"oneOf": [{"type": "integer", "minimum": -3, "maximum": 12}, {"type": "boolean"}]}},
       "required": ["name"]})");
   for (int variant = 0; variant < 3; ++variant) {
     Json schema = variant == 2 ? refs : kPerson;
