@@ -121,6 +121,20 @@ bool JsonRecognizer::step(uint8_t c) {
     case Mode::Done:
       return is_ws(c);
     case Mode::String:
+      if (utf8_left_ > 0) {  // inside a multi-byte character: its next continuation byte
+        if (c < utf8_lo_ || c > utf8_hi_) return false;
+        --utf8_left_;
+        utf8_lo_ = 0x80;
+        utf8_hi_ = 0xBF;
+        return true;
+      }
+      if (c >= 0x80) {  // a lead byte: how many continuation bytes follow, and the first one's range (RFC 3629)
+        if (c < 0xC2 || c > 0xF4) return false;
+        utf8_left_ = c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+        utf8_lo_ = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
+        utf8_hi_ = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
+        return true;
+      }
       if (c == '"') {
         if (aux_ & 1) {
           mode_ = Mode::Colon;

@@ -47,7 +47,7 @@ class JsonRecognizer {
   // A whole top-level value has been read: the text so far parses (only whitespace may follow).
   bool complete() const;
   // Inside a string and not in an escape: every byte >= 0x20 other than '"' and '\\' keeps it there.
-  bool in_plain_string() const { return mode_ == Mode::String; }
+  bool in_plain_string() const { return mode_ == Mode::String && utf8_left_ == 0; }
   int depth() const { return depth_; }
 
  public:
@@ -81,6 +81,8 @@ class JsonRecognizer {
   JsonRoot root_;
   uint8_t max_ws_;
   uint8_t ws_run_ = 0;  // whitespace bytes since the last other byte outside strings
+  uint8_t utf8_left_ = 0;                    // strings are well-formed UTF-8: continuation bytes due
+  uint8_t utf8_lo_ = 0x80, utf8_hi_ = 0xBF;  // the range of the next one
   uint64_t objects_[kMaxDepth / 64] = {};  // bit d set: level d is an object (else an array)
 };
 

@@ -385,27 +385,15 @@ bool SchemaJsonRecognizer::feed(uint8_t c) {
   }
   if (match_ == Match::Key) return after == Mode::Colon ? end_key() : match_byte(c);
   if (string_bounded_ && before == Mode::String) {
-    // Counting characters needs well-formed UTF-8 (a stray byte would be a replacement character of its
-    // own when decoded): a bounded string is held to it.
+    // The syntax layer holds strings to well-formed UTF-8, so a character starts at every byte that is not
+    // a continuation byte (an escape counts one).
     const SchemaNode& n = schema_->node(string_node_);
-    if (utf8_left_ > 0) {
-      if (c < utf8_lo_ || c > utf8_hi_) return false;
-      --utf8_left_;
-      utf8_lo_ = 0x80;
-      utf8_hi_ = 0xBF;
-      return true;
-    }
     if (c == '"') {  // the string ends
       string_bounded_ = false;
       return string_len_ >= n.min_count;
     }
-    if (c >= 0x80) {  // a lead byte: how many continuation bytes, and the range of the first (RFC 3629)
-      if (c < 0xC2 || c > 0xF4) return false;
-      utf8_left_ = c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
-      utf8_lo_ = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80;
-      utf8_hi_ = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
-    }
-    return ++string_len_ <= n.max_count;  // one more character (an escape counts one)
+    if (c >= 0x80 && c < 0xC0) return true;
+    return ++string_len_ <= n.max_count;
   }
 
   if (integer_only_) {

@@ -8,8 +8,7 @@
 //   "items": the schema of every array element; "minItems" / "maxItems";
 //   "minimum" / "maximum" / "exclusiveMinimum" / "exclusiveMaximum" of integers (a digit is allowed when some
 //     integer starting with the digits so far is in range);
-//   "minLength" / "maxLength" of strings (in characters: a UTF-8 sequence or an escape counts one; such a
-//     string must be well-formed UTF-8);
+//   "minLength" / "maxLength" of strings (in characters: a UTF-8 sequence or an escape counts one);
 //   "enum" / "const": the value must be one of the listed values written as compact JSON
 //     (nlohmann's dump: no spaces, canonical escapes);
 //   "$ref" to the schema itself or under it ("#", "#/$defs/Name", "#/definitions/Name": what Pydantic
@@ -132,8 +131,6 @@ class SchemaJsonRecognizer {
   bool string_bounded_ = false; // inside a string value with length bounds
   uint16_t string_node_ = 0;
   uint32_t string_len_ = 0;     // characters so far
-  uint8_t utf8_left_ = 0;       // continuation bytes still due in the current character
-  uint8_t utf8_lo_ = 0x80, utf8_hi_ = 0xBF;  // the range of the next one
 };
 
 }  // namespace glm::sampling

@@ -26,7 +26,8 @@ class TokenTrie {
     uint32_t lo = 0, hi = 0;   // tokens of this subtree: sorted()[lo, hi)
     uint32_t ends = 0;         // sorted()[lo, lo + ends) end exactly at this node
     uint8_t byte = 0;          // the edge byte from the parent
-    bool plain_below = false;  // every byte strictly below this node is a plain string byte
+    bool plain_below = false;  // every longer token below: its bytes after this node are plain string
+                               // bytes forming whole, well-formed UTF-8 characters
   };
 
   // bytes[id]: the token's decoded bytes (nullopt or empty: the token cannot be produced as text, e.g.
@@ -42,9 +43,10 @@ class TokenTrie {
   size_t node_count() const { return nodes_.size(); }
   // The token's bytes ("" for ids without text).
   const std::string& bytes(int32_t id) const;
-  // Inside a JSON string (no escape pending): plain_tokens()[id] = 1 for tokens made only of plain
-  // string bytes (they keep the string open, whatever the state); every other token with bytes is in
-  // non_plain_ids() and must be tried byte by byte. Lets a constraint skip the trie walk there.
+  // Inside a JSON string (no escape pending, between two characters): plain_tokens()[id] = 1 for tokens
+  // made only of plain string bytes forming whole, well-formed UTF-8 characters (they keep the string
+  // open, whatever the state); every other token with bytes is in non_plain_ids() and must be tried byte
+  // by byte (with GLM's tokenizer ~130 byte tokens). Lets a constraint skip the trie walk there.
   const std::vector<uint8_t>& plain_tokens() const { return plain_; }
   const std::vector<int32_t>& non_plain_ids() const { return non_plain_; }
 
@@ -52,6 +54,7 @@ class TokenTrie {
 
  private:
   void build(uint32_t node, size_t depth);
+  void mark_plain();
 
   std::vector<std::string> bytes_;
   std::vector<int32_t> sorted_;

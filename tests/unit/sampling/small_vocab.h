@@ -28,7 +28,9 @@ inline Vocab small_vocab() {
   for (const char* t : {"{\"", "\":", "\": \"", "\"}", "\",", "\", \"", "true", "false", "null", "12", "0.5",
                         "e-", "name", " \"", "\\n", "\\u", "00e9", "}}", "]}", "[{", "},", "  ", "\n\n", "hello world",
                         "\"a\"", "é", "<think>", "</think>", "<tool_call>", "<|endoftext|>", "get_weather",
-                        "get_time", "get", "_weather\n", "\n<", "<arg_key>", "</tool_call>"})
+                        "get_time", "get", "_weather\n", "\n<", "<arg_key>", "</tool_call>",
+                        // multi-byte characters whole and split across tokens (byte-fallback style)
+                        "日本", "本", "\xe6\x97", "\xa5", "ab\xc3", "\xa9z", "é\""})
     v.bytes.push_back(std::string(t));
   for (size_t id = 256; id < v.bytes.size(); ++id) {
     const std::string& s = *v.bytes[id];
