@@ -3,32 +3,6 @@
 #include "core/error.h"
 
 namespace glm {
-namespace {
-
-// `$` at the end of a pattern (not an escaped one: an odd run of backslashes before it escapes it).
-bool ends_with_anchor(const std::string& p) {
-  if (p.empty() || p.back() != '$') return false;
-  size_t slashes = 0;
-  for (size_t i = p.size() - 1; i > 0 && p[i - 1] == '\\'; --i) ++slashes;
-  return slashes % 2 == 0;
-}
-
-// re.search: the match may start anywhere, unless the pattern starts with ^. A new start state loops on
-// every byte and enters the pattern at each position.
-std::shared_ptr<const sampling::RegexNfa> search_nfa(const std::string& pattern) {
-  sampling::RegexNfa nfa = sampling::RegexNfa::compile(pattern);
-  if (!pattern.empty() && pattern[0] == '^') return std::make_shared<const sampling::RegexNfa>(std::move(nfa));
-  sampling::RegexNfa::State loop;
-  loop.lo = 0;
-  loop.hi = 255;
-  loop.next = int32_t(nfa.states.size());
-  loop.eps.push_back(nfa.start);
-  nfa.states.push_back(std::move(loop));
-  nfa.start = int32_t(nfa.states.size()) - 1;
-  return std::make_shared<const sampling::RegexNfa>(std::move(nfa));
-}
-
-}  // namespace
 
 StopRegexMatcher::StopRegexMatcher(const std::vector<std::string>& patterns) {
   // Each pattern's DFA may grow to RegexDfa::kMaxStates states of 1 KiB as the output grows.
@@ -38,11 +12,13 @@ StopRegexMatcher::StopRegexMatcher(const std::vector<std::string>& patterns) {
     Pattern m;
     m.source = p;
     try {
-      m.dfa = std::make_unique<sampling::RegexDfa>(search_nfa(p));
+      // re.search: the match may start anywhere (unless ^); it is detected where it ends, so no suffix loop.
+      m.dfa = std::make_unique<sampling::RegexDfa>(
+          std::make_shared<const sampling::RegexNfa>(sampling::RegexNfa::compile_search(p, /*any_suffix=*/false)));
     } catch (const GlmError& e) {
       fail(ErrorKind::InvalidArgument, "stop_regex '{}': {}", p, e.what());
     }
-    m.anchored_end = ends_with_anchor(p);
+    m.anchored_end = sampling::ends_with_anchor(p);
     m.state = m.dfa->start();
     patterns_.push_back(std::move(m));
   }

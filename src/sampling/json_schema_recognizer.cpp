@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "core/error.h"
+
 namespace glm::sampling {
 
 namespace {
@@ -80,6 +82,18 @@ uint16_t CompiledSchema::add_ref(const std::string& ref, int depth) {
     nodes_[id] = std::move(copy);
   }
   return id;
+}
+
+// JSON Schema's pattern is searched (ECMA-262 semantics): anchored only by ^ and $.
+uint16_t CompiledSchema::add_pattern(const std::string& pattern) {
+  if (patterns_.size() >= 1000) return 0;
+  try {
+    auto nfa = std::make_shared<const RegexNfa>(RegexNfa::compile_search(pattern, /*any_suffix=*/true));
+    patterns_.push_back(std::make_shared<RegexDfa>(std::move(nfa)));
+  } catch (const GlmError&) {
+    return 0;  // a feature the regex engine refuses: not enforced, as other unsupported keywords
+  }
+  return static_cast<uint16_t>(patterns_.size());
 }
 
 uint16_t CompiledSchema::add_union(const std::vector<nlohmann::json>& alternatives, int depth) {
@@ -178,6 +192,7 @@ uint16_t CompiledSchema::add(const nlohmann::json& s, int depth) {
     } else if (type == "string") {
       n.kind = Kind::String;
       count_bounds(s, "minLength", "maxLength", n);
+      if (auto p = s.find("pattern"); p != s.end() && p->is_string()) n.pattern = add_pattern(p->get<std::string>());
     } else if (type == "number") {
       n.kind = Kind::Number;
     } else if (type == "integer") {
@@ -273,9 +288,10 @@ bool SchemaJsonRecognizer::start_value(uint8_t c) {
     case Kind::Object: return c == '{' && push();
     case Kind::Array: return c == '[' && push();
     case Kind::String:
-      string_bounded_ = n.min_count > 0 || n.max_count != UINT32_MAX;
+      string_checked_ = n.min_count > 0 || n.max_count != UINT32_MAX || n.pattern != 0;
       string_node_ = id;
       string_len_ = 0;
+      pattern_state_ = n.pattern != 0 ? schema_->pattern(n.pattern).start() : -1;
       return c == '"';
     case Kind::Number: return c == '-' || is_digit(c);
     case Kind::Integer:
@@ -384,17 +400,8 @@ bool SchemaJsonRecognizer::feed(uint8_t c) {
     match_ = Match::None;
   }
   if (match_ == Match::Key) return after == Mode::Colon ? end_key() : match_byte(c);
-  if (string_bounded_ && before == Mode::String) {
-    // The syntax layer holds strings to well-formed UTF-8, so a character starts at every byte that is not
-    // a continuation byte (an escape counts one).
-    const SchemaNode& n = schema_->node(string_node_);
-    if (c == '"') {  // the string ends
-      string_bounded_ = false;
-      return string_len_ >= n.min_count;
-    }
-    if (c >= 0x80 && c < 0xC0) return true;
-    return ++string_len_ <= n.max_count;
-  }
+  if (string_checked_ && (before == Mode::String || before == Mode::Escape || before == Mode::Unicode))
+    return string_byte(before, c);
 
   if (integer_only_) {
     if (JsonRecognizer::is_number_mode(after) && (c == '.' || c == 'e' || c == 'E')) return false;
@@ -438,6 +445,76 @@ bool SchemaJsonRecognizer::feed(uint8_t c) {
     key_unknown_ = false;
   }
   return true;
+}
+
+// A byte of a string value with length bounds or a pattern (the syntax layer has accepted it). The syntax
+// layer holds strings to well-formed UTF-8, so a character starts at every byte that is not a continuation
+// byte (an escape counts one); the pattern reads the decoded text.
+bool SchemaJsonRecognizer::string_byte(Mode before, uint8_t c) {
+  const SchemaNode& n = schema_->node(string_node_);
+  if (before == Mode::Escape) {
+    // Under a pattern only the one-letter escapes: a \u escape's first hex digits could not tell whether
+    // the character they start can follow (the character is written as itself instead).
+    if (c == 'u') return pattern_state_ < 0;
+    return pattern_feed(escaped_char(c));
+  }
+  if (before == Mode::Unicode) return true;  // (no pattern: nothing to check)
+  if (c == '"') {  // the string ends
+    string_checked_ = false;
+    if (string_len_ < n.min_count) return false;
+    return pattern_state_ < 0 || schema_->pattern(n.pattern).accepting(pattern_state_);
+  }
+  if (c < 0x80 || c >= 0xC0) {
+    if (++string_len_ > n.max_count) return false;
+  }
+  if (c == '\\') {  // the escaped character is fed once decoded; one of them must be able to follow
+    if (pattern_state_ < 0) return true;
+    RegexDfa& dfa = schema_->pattern(n.pattern);
+    for (uint8_t e : {'n', 't', 'r', 'b', 'f', '"', '\\', '/'}) {
+      try {
+        if (dfa.next(pattern_state_, escaped_char(e)) != RegexDfa::kDead) return true;
+      } catch (const GlmError&) {
+        return true;
+      }
+    }
+    return false;
+  }
+  if (pattern_state_ < 0) return true;
+  try {
+    pattern_state_ = schema_->pattern(n.pattern).next(pattern_state_, c);
+  } catch (const GlmError&) {
+    pattern_state_ = -1;  // the pattern's automaton outgrew its limit: not enforced from here
+    return true;
+  }
+  return pattern_state_ != RegexDfa::kDead;
+}
+
+uint8_t SchemaJsonRecognizer::escaped_char(uint8_t c) {
+  return c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c == 'b' ? '\b' : c == 'f' ? '\f' : c;
+}
+
+// One decoded character (an escape) into the pattern, as UTF-8.
+bool SchemaJsonRecognizer::pattern_feed(uint32_t cp) {
+  if (pattern_state_ < 0) return true;
+  char buf[4];
+  int len = 0;
+  if (cp < 0x80) {
+    buf[len++] = char(cp);
+  } else if (cp < 0x800) {
+    buf[len++] = char(0xC0 | (cp >> 6));
+    buf[len++] = char(0x80 | (cp & 0x3F));
+  } else {
+    buf[len++] = char(0xE0 | (cp >> 12));
+    buf[len++] = char(0x80 | ((cp >> 6) & 0x3F));
+    buf[len++] = char(0x80 | (cp & 0x3F));
+  }
+  try {
+    pattern_state_ = schema_->pattern(schema_->node(string_node_).pattern).feed(pattern_state_, std::string_view(buf, size_t(len)));
+  } catch (const GlmError&) {
+    pattern_state_ = -1;
+    return true;
+  }
+  return pattern_state_ != RegexDfa::kDead;
 }
 
 bool SchemaJsonRecognizer::integer_in_range() const {

@@ -9,6 +9,10 @@
 //   "minimum" / "maximum" / "exclusiveMinimum" / "exclusiveMaximum" of integers (a digit is allowed when some
 //     integer starting with the digits so far is in range);
 //   "minLength" / "maxLength" of strings (in characters: a UTF-8 sequence or an escape counts one);
+//   "pattern" of strings (regex_nfa.h syntax, searched as JSON Schema says: anchored only by ^ / $), run on
+//     the decoded text (one-letter escapes resolved; \u escapes are refused there: their first digits cannot
+//     tell whether the character may follow, and the character can be written as itself); a pattern the
+//     regex engine does not support is not enforced;
 //   "enum" / "const": the value must be one of the listed values written as compact JSON
 //     (nlohmann's dump: no spaces, canonical escapes);
 //   "$ref" to the schema itself or under it ("#", "#/$defs/Name", "#/definitions/Name": what Pydantic
@@ -33,6 +37,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sampling/json_recognizer.h"
+#include "sampling/regex_dfa.h"
 
 namespace glm::sampling {
 
@@ -49,6 +54,7 @@ struct SchemaNode {
   uint32_t max_count = UINT32_MAX;  // String: maxLength; Array: maxItems
   int64_t min_value = INT64_MIN;    // Integer: minimum (exclusiveMinimum + 1)
   int64_t max_value = INT64_MAX;    // Integer: maximum (exclusiveMaximum - 1)
+  uint16_t pattern = 0;             // String: 1 + index of its pattern's automaton (0: none)
 };
 
 class CompiledSchema {
@@ -57,12 +63,16 @@ class CompiledSchema {
   static CompiledSchema compile(const nlohmann::json& schema);
   const SchemaNode& node(uint16_t i) const { return nodes_[i]; }
   uint16_t root() const { return root_; }
+  // A string pattern's lazy DFA (shared by every copy of a recognizer: it only caches transitions).
+  RegexDfa& pattern(uint16_t p) const { return *patterns_[size_t(p - 1)]; }
 
  private:
   uint16_t add(const nlohmann::json& schema, int depth);
   uint16_t add_ref(const std::string& ref, int depth);
   uint16_t add_union(const std::vector<nlohmann::json>& alternatives, int depth);
+  uint16_t add_pattern(const std::string& pattern);
   std::vector<SchemaNode> nodes_;
+  std::vector<std::shared_ptr<RegexDfa>> patterns_;
   uint16_t root_ = 0;
   const nlohmann::json* document_ = nullptr;  // while compiling: what "#" refers to
   std::map<std::string, uint16_t> refs_;      // compiled (or being compiled) $ref targets
@@ -84,7 +94,7 @@ class SchemaJsonRecognizer {
   bool complete() const;
   // Inside a string whose bytes the schema does not look at (see JsonRecognizer::in_plain_string).
   bool in_plain_string() const {
-    return (match_ == Match::None || (match_ == Match::Key && key_unknown_)) && !string_bounded_ &&
+    return (match_ == Match::None || (match_ == Match::Key && key_unknown_)) && !string_checked_ &&
            syn_.in_plain_string();
   }
 
@@ -128,9 +138,13 @@ class SchemaJsonRecognizer {
   uint16_t pos_ = 0;            // bytes matched
   uint8_t enum_depth_ = 0;      // syntax depth at which the enum value started
   uint16_t pending_ = 0;        // node of the value after the current key
-  bool string_bounded_ = false; // inside a string value with length bounds
+  bool string_byte(JsonRecognizer::Mode before, uint8_t c);  // a byte of a checked string value
+  bool pattern_feed(uint32_t codepoint);
+  static uint8_t escaped_char(uint8_t letter);  // \n -> newline, ...
+  bool string_checked_ = false; // inside a string value with length bounds or a pattern
   uint16_t string_node_ = 0;
   uint32_t string_len_ = 0;     // characters so far
+  int32_t pattern_state_ = -1;  // the pattern's DFA state (-1: no pattern, or not enforced)
 };
 
 }  // namespace glm::sampling

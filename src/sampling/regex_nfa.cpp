@@ -510,6 +510,36 @@ class Builder {
 
 }  // namespace
 
+bool ends_with_anchor(std::string_view p) {
+  if (p.empty() || p.back() != '$') return false;
+  size_t slashes = 0;
+  for (size_t i = p.size() - 1; i > 0 && p[i - 1] == '\\'; --i) ++slashes;
+  return slashes % 2 == 0;
+}
+
+RegexNfa RegexNfa::compile_search(std::string_view pattern, bool any_suffix) {
+  RegexNfa nfa = compile(pattern);
+  if (pattern.empty() || pattern[0] != '^') {  // a new start: loops on every byte, enters the pattern anywhere
+    State loop;
+    loop.lo = 0;
+    loop.hi = 255;
+    loop.next = int32_t(nfa.states.size());
+    loop.eps.push_back(nfa.start);
+    nfa.states.push_back(std::move(loop));
+    nfa.start = int32_t(nfa.states.size()) - 1;
+  }
+  if (any_suffix && !ends_with_anchor(pattern)) {  // a new accepting state that any further byte keeps
+    State tail;
+    tail.lo = 0;
+    tail.hi = 255;
+    tail.next = int32_t(nfa.states.size());
+    nfa.states.push_back(std::move(tail));
+    nfa.states[size_t(nfa.accept)].eps.push_back(int32_t(nfa.states.size()) - 1);
+    nfa.accept = int32_t(nfa.states.size()) - 1;
+  }
+  return nfa;
+}
+
 RegexNfa RegexNfa::compile(std::string_view pattern) {
   Node root = Parser(pattern).parse();
   RegexNfa nfa;

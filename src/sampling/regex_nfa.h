@@ -38,6 +38,12 @@ struct RegexNfa {
 
   // Throws GlmError(InvalidArgument) for syntax errors and unsupported features.
   static RegexNfa compile(std::string_view pattern);
+  // Search semantics (Python's re.search, JSON Schema's pattern): any bytes may come before a match unless
+  // the pattern starts with ^, and, with any_suffix, after it unless it ends with an unescaped $.
+  static RegexNfa compile_search(std::string_view pattern, bool any_suffix);
 };
+
+// Whether the pattern ends with a $ anchor (not an escaped \$).
+bool ends_with_anchor(std::string_view pattern);
 
 }  // namespace glm::sampling

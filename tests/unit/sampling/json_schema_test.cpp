@@ -148,6 +148,35 @@ TEST(JsonSchema, IntegerBoundsAgainstEveryShortNumber) {
   EXPECT_TRUE(in_object.whole(R"({"n": -4})"));
 }
 
+// pattern: searched in the decoded string (escapes resolved), anchored only by ^ / $; unsupported syntax
+// (a lookahead) leaves the string free.
+TEST(JsonSchema, StringPatterns) {
+  Checker anchored(Json::parse(R"({"type": "string", "pattern": "^[A-Z]{2}-[0-9]+$"})"));
+  for (const char* ok : {"\"AB-1\"", "\"ZZ-0042\""}) EXPECT_TRUE(anchored.whole(ok)) << ok;
+  EXPECT_FALSE(anchored.prefix("\"\\u0041"));  // \u escapes: refused under a pattern
+  EXPECT_FALSE(anchored.prefix("\"\\"));       // no one-letter escape can start it
+  for (const char* bad : {"\"a", "\"AB-\"", "\"AB-1x", "\"ABC"}) EXPECT_FALSE(anchored.prefix(bad) && anchored.whole(bad)) << bad;
+  EXPECT_FALSE(anchored.prefix("\"AB-1x"));
+  EXPECT_FALSE(anchored.prefix("\"a"));
+  Checker search(Json::parse(R"({"type": "string", "pattern": "[0-9]{3}"})"));
+  for (const char* ok : {"\"abc123def\"", "\"123\"", "\"x\\n456\""}) EXPECT_TRUE(search.whole(ok)) << ok;
+  EXPECT_FALSE(search.whole("\"12x34\""));
+  EXPECT_TRUE(search.prefix("\"12x34"));  // a match may still come
+  Checker escaped(Json::parse(R"({"type": "string", "pattern": "^a\nb$"})"));
+  EXPECT_TRUE(escaped.whole("\"a\\nb\""));
+  EXPECT_FALSE(escaped.prefix("\"a\\t"));
+  Checker unicode(Json::parse(R"({"type": "string", "pattern": "^é+$"})"));
+  EXPECT_TRUE(unicode.whole("\"éé\""));
+  Checker slash(Json::parse(R"({"type": "string", "pattern": "^a/b$"})"));
+  EXPECT_TRUE(slash.whole("\"a\\/b\""));  // an escaped slash is a slash
+  Checker unsupported(Json::parse(R"j({"type": "string", "pattern": "a(?=b)"})j"));
+  EXPECT_TRUE(unsupported.whole("\"anything\""));
+  Checker with_length(Json::parse(R"({"type": "string", "pattern": "^[a-c]*$", "maxLength": 2})"));
+  EXPECT_TRUE(with_length.whole("\"ab\""));
+  EXPECT_FALSE(with_length.prefix("\"abc"));
+  EXPECT_FALSE(with_length.prefix("\"ad"));
+}
+
 // anyOf / oneOf / type lists: the alternative is the one the first byte allows; Optional[X] as Pydantic
 // writes it (anyOf [X, null] with a default beside).
 TEST(JsonSchema, UnionsChosenByTheFirstByte) {
@@ -277,6 +306,7 @@ TEST(JsonSchema, MaskEqualsBruteForce) {
       "required": ["kind"]}}, "type": "object", "properties": {"name": {"type": ["string", "null"], "maxLength": 3, "minLength": 1},
       "pet": {"anyOf": [{"$ref": "#/$defs/Pet"}, {"type": "null"}]},
       "pets": {"type": "array", "items": {"$ref": "#/$defs/Pet"}, "minItems": 1, "maxItems": 2},
+      "tag": {"type": "string", "pattern": "^(na|ag)+e?$"},
       "kids": {"type": "array", "items": {"$ref": "#"}}, "v": {"oneOf": [{"type": "integer", "minimum": -3, "maximum": 12}, {"type": "boolean"}]}},
       "required": ["name"]})");
   for (int variant = 0; variant < 3; ++variant) {
