@@ -23,6 +23,11 @@ struct EngineStats {
   double spec_accept_length = 0;        // average tokens per speculative round (0 when off)
 };
 
+// SGLang's /pause_generation modes: abort every request then pause; keep them where they are (in_place); or
+// retract them to the queue. glmserve keeps a retracted request's KV cache (it resumes where it stopped,
+// as in place: the same tokens, without recomputing).
+enum class PauseMode { Abort, InPlace, Retract };
+
 class Engine {
  public:
   // Called on the engine thread; must return quickly (hand the data to the connection and return).
@@ -39,6 +44,10 @@ class Engine {
   // Drops every prefix-cache entry not in use (SGLang /flush_cache). Returns false if busy.
   virtual bool flush_cache() = 0;
   virtual nlohmann::json server_info() const = 0;  // scheduler settings for /get_server_info
+  // Stops scheduling (requests submitted meanwhile wait) and returns once no forward is running; with
+  // PauseMode::Abort every queued and running request ends first (FinishReason::Abort).
+  virtual void pause_generation(PauseMode mode) = 0;
+  virtual void continue_generation() = 0;
 };
 
 }  // namespace glm

@@ -150,6 +150,23 @@ int64_t Scheduler::cache_pages() const {
   return cache_pages_;
 }
 
+void Scheduler::pause_generation(PauseMode mode) {
+  std::unique_lock lk(mu_);
+  paused_ = true;
+  pause_seen_ = false;
+  if (mode == PauseMode::Abort) abort_everything_ = true;
+  cv_.notify_all();
+  pause_seen_cv_.wait(lk, [&] { return pause_seen_ || stop_; });  // the forward in flight, if any, is over
+}
+
+void Scheduler::continue_generation() {
+  {
+    std::lock_guard lk(mu_);
+    paused_ = false;
+  }
+  cv_.notify_all();
+}
+
 bool Scheduler::flush_cache() {
   std::unique_lock lk(mu_);
   if (!waiting_.empty() || num_running_ > 0) return false;
@@ -183,10 +200,12 @@ void Scheduler::loop() {
     {
       std::unique_lock lk(mu_);
       cv_.wait(lk, [&] {
-        return stop_ || flush_requested_ || !waiting_.empty() || !running_.empty() || !abort_queue_.empty();
+        return stop_ || flush_requested_ || !abort_queue_.empty() || abort_everything_ || (paused_ && !pause_seen_) ||
+               (!paused_ && (!waiting_.empty() || !running_.empty()));
       });
       if (stop_) {
         flush_done_.notify_all();
+        pause_seen_cv_.notify_all();
         break;
       }
       if (flush_requested_) {
@@ -198,6 +217,20 @@ void Scheduler::loop() {
       }
     }
     take_aborts(aborted_scratch_);
+    bool paused;
+    {
+      std::lock_guard lk(mu_);
+      paused = paused_;
+    }
+    if (paused) {  // between two iterations: no forward runs until continue_generation()
+      release_done();
+      {
+        std::lock_guard lk(mu_);
+        pause_seen_ = true;
+      }
+      pause_seen_cv_.notify_all();
+      continue;
+    }
     admit();
     try {
       const auto t0 = std::chrono::steady_clock::now();
@@ -228,12 +261,15 @@ void Scheduler::loop() {
 void Scheduler::take_aborts(std::unordered_set<std::string>& aborted) {
   aborted.clear();
   std::vector<std::unique_ptr<RequestState>> dropped;
+  bool all = false;  // /pause_generation mode abort: every request
   {
     std::lock_guard lk(mu_);
-    if (abort_queue_.empty()) return;
+    all = abort_everything_;
+    abort_everything_ = false;
+    if (abort_queue_.empty() && !all) return;
     aborted.swap(abort_queue_);
     for (auto it = waiting_.begin(); it != waiting_.end();) {
-      if (aborted.count((*it)->req.rid)) {
+      if (all || aborted.count((*it)->req.rid)) {
         dropped.push_back(std::move(*it));
         it = waiting_.erase(it);
       } else {
@@ -247,7 +283,7 @@ void Scheduler::take_aborts(std::unordered_set<std::string>& aborted) {
     finish(*r, FinishReason::Abort, out);
   }
   for (auto& r : running_) {
-    if (r->done || !aborted.count(r->req.rid)) continue;
+    if (r->done || (!all && !aborted.count(r->req.rid))) continue;
     GenerateOutput out;
     out.abort_message = "Aborted by the client.";
     finish(*r, FinishReason::Abort, out);

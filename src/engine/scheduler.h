@@ -59,6 +59,8 @@ class Scheduler : public Engine {
   // Waits for the loop thread to drop every cached page; false when requests are running or waiting.
   bool flush_cache() override;
   nlohmann::json server_info() const override;
+  void pause_generation(PauseMode mode) override;
+  void continue_generation() override;
 
   const Glm4MoeModel& model() const { return *model_; }
   // Longest prompt + output a request may have: --context-length, else the model's max positions.
@@ -102,6 +104,10 @@ class Scheduler : public Engine {
   std::deque<std::unique_ptr<RequestState>> waiting_;  // guarded by mu_
   std::unordered_set<std::string> abort_queue_;        // guarded by mu_
   bool stop_ = false;
+  bool paused_ = false;         // no admission, no forward (aborts are still applied)
+  bool pause_seen_ = false;     // the loop saw paused_ between two iterations
+  bool abort_everything_ = false;
+  std::condition_variable pause_seen_cv_;
   bool flush_requested_ = false;
   std::condition_variable flush_done_;
   // Mirrors for stats(), written by the loop thread under mu_.

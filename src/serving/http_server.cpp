@@ -405,6 +405,18 @@ void HttpServer::register_routes() {
   s.Post("/flush_cache", flush);
   s.Get("/flush_cache", flush);
 
+  // Bodies optional (SGLang's fields all have defaults).
+  for (auto [route, fn] : {std::pair{"/pause_generation", &pause_generation_route},
+                           std::pair{"/continue_generation", &continue_generation_route}}) {
+    s.Post(route, [this, ready, route, fn](const httplib::Request& req, httplib::Response& res) {
+      guarded(res, route, [&] {
+        Json body = req.body.empty() ? Json::object() : parse_body(req, false);
+        auto c = ready(res);
+        if (c) send_json(res, 200, fn(*c, body));
+      });
+    });
+  }
+
   s.Post("/abort_request", [this, ready](const httplib::Request& req, httplib::Response& res) {
     guarded(res, "/abort_request", [&] {
       Json body = parse_body(req, false);

@@ -185,6 +185,9 @@ Json openapi_document() {
   paths["/separate_reasoning"] = {{"post", op("Split reasoning from text", &sep)}};
   paths["/flush_cache"] = {{"post", op("Flush the prefix cache", nullptr, false)}};
   paths["/abort_request"] = {{"post", op("Abort a request", &abort, false)}};
+  Json pause = object({{"mode", str()}});
+  paths["/pause_generation"] = {{"post", op("Pause generation (abort | retract | in_place)", &pause, false)}};
+  paths["/continue_generation"] = {{"post", op("Continue generation", nullptr, false)}};
   paths["/metrics"] = {{"get", op("Prometheus metrics (with --enable-metrics)", nullptr, false)}};
 
   Json doc = Json::object();

@@ -194,6 +194,22 @@ Json separate_reasoning_route(const ServingContext& ctx, const Json& body) {
   return Json{{"reasoning_text", reasoning}, {"text", normal}};
 }
 
+Json pause_generation_route(const ServingContext& ctx, const Json& body) {
+  FieldReader r(body, "");
+  const std::string mode = r.str("mode").value_or("abort");
+  PauseMode m = PauseMode::Abort;
+  if (mode == "in_place") m = PauseMode::InPlace;
+  else if (mode == "retract") m = PauseMode::Retract;
+  else if (mode != "abort") schema_error("mode: Input should be 'abort', 'retract' or 'in_place'");
+  ctx.engine->pause_generation(m);
+  return Json{{"message", "Generation paused successfully."}, {"status", "ok"}};
+}
+
+Json continue_generation_route(const ServingContext& ctx, const Json&) {
+  ctx.engine->continue_generation();
+  return Json{{"message", "Generation continued successfully."}, {"status", "ok"}};
+}
+
 void abort_route(const ServingContext& ctx, const Json& body, ActiveRequests& active) {
   FieldReader r(body, "");
   auto rid = r.str("rid");

@@ -21,5 +21,9 @@ Json detokenize_route(const ServingContext& ctx, const Json& body);
 Json parse_function_call_route(const ServingContext& ctx, const Json& body);
 Json separate_reasoning_route(const ServingContext& ctx, const Json& body);
 void abort_route(const ServingContext& ctx, const Json& body, ActiveRequests& active);
+// SGLang's POST /pause_generation {"mode": "abort" | "retract" | "in_place"} (default abort) and
+// /continue_generation (RL weight syncs): no forward runs in between; new requests wait.
+Json pause_generation_route(const ServingContext& ctx, const Json& body);
+Json continue_generation_route(const ServingContext& ctx, const Json& body);
 
 }  // namespace glm::serving

@@ -195,3 +195,46 @@ def test_thinking_budget():
             extra_body={"custom_logit_processor": "Glm4MoeThinkingBudgetLogitProcessor",
                         "custom_params": {"thinking_budget": budget}})
         assert getattr(chat.choices[0].message, "reasoning_content", None) is not None
+
+
+def test_pause_and_continue_generation():
+    """SGLang's /pause_generation (in_place: requests keep their place, no token while paused; abort: every
+    request ends) and /continue_generation; requests sent while paused wait."""
+    with launch_glmserve("glm45-tiny", "--threads", "1", "--context-length", "32768") as srv:
+        url = srv.url
+        body = {"text": "Hello", "sampling_params": {"max_new_tokens": 20000, "temperature": 0, "ignore_eos": True}}
+        result = {}
+        worker = threading.Thread(target=lambda: result.update(httpx.post(url + "/generate", json=body, timeout=300).json()))
+        worker.start()
+        deadline = time.time() + 15
+        while httpx.get(url + "/get_load", timeout=10).json()[0]["num_tokens"] < 16:
+            assert time.time() < deadline
+            time.sleep(0.02)
+        r = httpx.post(url + "/pause_generation", json={"mode": "in_place"}, timeout=30)
+        assert r.status_code == 200 and r.json() == {"message": "Generation paused successfully.", "status": "ok"}
+        first = httpx.get(url + "/get_load", timeout=10).json()[0]
+        time.sleep(0.3)
+        assert httpx.get(url + "/get_load", timeout=10).json()[0] == first  # nothing advanced
+        assert first["num_reqs"] == 1
+        r = httpx.post(url + "/continue_generation", timeout=30)
+        assert r.json() == {"message": "Generation continued successfully.", "status": "ok"}
+        deadline = time.time() + 15
+        while httpx.get(url + "/get_load", timeout=10).json()[0]["num_tokens"] <= first["num_tokens"]:
+            assert time.time() < deadline, "generation did not continue"
+            time.sleep(0.02)
+        # mode abort (the default, no body): the request ends with finish reason abort.
+        assert httpx.post(url + "/pause_generation", timeout=30).status_code == 200
+        worker.join(timeout=60)
+        assert result["meta_info"]["finish_reason"]["type"] == "abort", result["meta_info"]
+        # Paused: a new request waits until /continue_generation.
+        late = {}
+        t = threading.Thread(target=lambda: late.update(httpx.post(url + "/generate", timeout=60, json={
+            "text": "Hi", "sampling_params": {"max_new_tokens": 3, "temperature": 0}}).json()))
+        t.start()
+        time.sleep(0.3)
+        assert not late and httpx.get(url + "/get_load", timeout=10).json()[0]["num_waiting_reqs"] == 1
+        httpx.post(url + "/continue_generation", json={}, timeout=30)
+        t.join(timeout=60)
+        assert late["meta_info"]["completion_tokens"] == 3
+        r = httpx.post(url + "/pause_generation", json={"mode": "later"}, timeout=30)
+        assert r.status_code == 400 and "mode" in r.json()["message"]

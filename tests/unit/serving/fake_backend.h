@@ -50,6 +50,8 @@ class FakeEngine : public Engine {
     return s;
   }
   bool flush_cache() override { return true; }
+  void pause_generation(PauseMode) override {}
+  void continue_generation() override {}
   nlohmann::json server_info() const override { return {{"max_total_num_tokens", 1000}}; }
 
   bool was_aborted(const std::string& rid) {
