@@ -102,17 +102,23 @@ def test_json_schema_top_level_type_and_native_api(tiny_server):
 def test_json_schema_properties_enforced(tiny_server):
     """A schema with properties, required keys, an enum, an integer and a nested array: every answer
     that ended by itself validates (the jsonschema library as the oracle)."""
-    jsonschema = pytest.importorskip("jsonschema")
     schema = {"type": "object", "additionalProperties": False, "required": ["city", "days"],
               "properties": {"city": {"enum": ["Paris", "Oslo"]}, "days": {"type": "integer"},
                              "windy": {"type": "boolean"},
                              "hours": {"type": "array", "items": {"type": "number"}}}}
-    client = tiny_server.openai()
+    assert_json_schema_answers_validate(tiny_server, schema, seeds=range(1, 7), max_tokens=300)
+
+
+def assert_json_schema_answers_validate(srv, schema, seeds, max_tokens):
+    """Chat answers under response_format json_schema at temperature 1: every one that ended by itself
+    validates (jsonschema as the oracle), and at least two did."""
+    jsonschema = pytest.importorskip("jsonschema")
+    client = srv.openai()
     stopped = 0
-    for seed in range(1, 7):
+    for seed in seeds:
         r = client.chat.completions.create(
-            model="glm-tiny", messages=MESSAGES, temperature=1.0, seed=seed, max_tokens=300, extra_body=NO_THINKING,
-            response_format={"type": "json_schema", "json_schema": {"name": "weather", "schema": schema}})
+            model="glm-tiny", messages=MESSAGES, temperature=1.0, seed=seed, max_tokens=max_tokens,
+            extra_body=NO_THINKING, response_format={"type": "json_schema", "json_schema": {"name": "s", "schema": schema}})
         choice = r.choices[0]
         if choice.finish_reason == "stop":
             stopped += 1
@@ -124,7 +130,6 @@ def test_json_schema_with_refs_and_optionals_as_pydantic_writes_them(tiny_server
     """The schema shape of `client.beta.chat.completions.parse(response_format=Model)`: nested models under
     $defs referenced with $ref, Optional fields as anyOf [X, null], a recursive model; every answer that
     ended by itself validates (jsonschema as the oracle)."""
-    jsonschema = pytest.importorskip("jsonschema")
     schema = {
         "$defs": {
             "Pet": {"type": "object", "additionalProperties": False, "required": ["kind"],
@@ -141,17 +146,7 @@ def test_json_schema_with_refs_and_optionals_as_pydantic_writes_them(tiny_server
         "type": "object", "additionalProperties": False, "required": ["owner"],
         "properties": {"owner": {"$ref": "#/$defs/Person"}, "ok": {"type": ["boolean", "null"]}},
     }
-    client = tiny_server.openai()
-    stopped = 0
-    for seed in range(1, 9):
-        r = client.chat.completions.create(
-            model="glm-tiny", messages=MESSAGES, temperature=1.0, seed=seed, max_tokens=400, extra_body=NO_THINKING,
-            response_format={"type": "json_schema", "json_schema": {"name": "owner", "schema": schema}})
-        choice = r.choices[0]
-        if choice.finish_reason == "stop":
-            stopped += 1
-            jsonschema.validate(json.loads(choice.message.content), schema)
-    assert stopped >= 2
+    assert_json_schema_answers_validate(tiny_server, schema, seeds=range(1, 9), max_tokens=400)
 
 
 @pytest.mark.parametrize("parser", ["glm45", "glm47"])

@@ -165,6 +165,17 @@ inline void expect_same_distribution(const std::map<std::string, Collected>& pla
   }
 }
 
+// A scheduler over a fixture (tests/fixtures/<name>) with a 4096-token pool, batches of up to 128 tokens.
+inline std::unique_ptr<Scheduler> fixture_scheduler(const std::string& name = "glm45-tiny") {
+  const std::string dir = std::string(GLM_FIXTURES_DIR) + "/" + name;
+  LoadOptions opt;
+  opt.max_batch_tokens = 128;
+  SchedulerConfig cfg;
+  cfg.kv_capacity_tokens = 4096;
+  return std::make_unique<Scheduler>(Glm4MoeModel::load(dir, engine_pool(), opt),
+                                     Tokenizer::from_file(dir + "/tokenizer.json"), cfg);
+}
+
 inline void expect_pool_returns(Scheduler& s) {
   EXPECT_EQ(s.kv_free_pages() + s.cache_pages(), s.kv_pool_pages());
   EXPECT_TRUE(s.flush_cache());

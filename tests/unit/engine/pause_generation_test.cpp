@@ -15,23 +15,13 @@ using testing::Collector;
 using testing::greedy_request;
 using testing::prompt_of;
 
-std::unique_ptr<Scheduler> make() {
-  const std::string dir = std::string(GLM_FIXTURES_DIR) + "/glm45-tiny";
-  LoadOptions opt;
-  opt.max_batch_tokens = 128;
-  SchedulerConfig cfg;
-  cfg.kv_capacity_tokens = 4096;
-  return std::make_unique<Scheduler>(Glm4MoeModel::load(dir, testing::engine_pool(), opt),
-                                     Tokenizer::from_file(dir + "/tokenizer.json"), cfg);
-}
-
 void wait_for_tokens(Collector& c, const std::string& rid, size_t n) {
   for (int i = 0; i < 5000 && c.get(rid).ids.size() < n; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   ASSERT_GE(c.get(rid).ids.size(), n);
 }
 
 TEST(PauseGeneration, InPlaceStopsForwardsAndResumesWithTheSameAnswers) {
-  auto s = make();
+  auto s = testing::fixture_scheduler();
   GenerateRequest long_req = greedy_request("long", prompt_of(10, 7), 1500);
   long_req.sampling.ignore_eos = true;
   const auto want = testing::run(*s, {{long_req}}).at("long");
@@ -56,7 +46,7 @@ TEST(PauseGeneration, InPlaceStopsForwardsAndResumesWithTheSameAnswers) {
 }
 
 TEST(PauseGeneration, AbortEndsEveryRequestAndNewOnesWaitForContinue) {
-  auto s = make();
+  auto s = testing::fixture_scheduler();
   Collector c;
   for (int i = 0; i < 3; ++i) {
     GenerateRequest r = greedy_request("r" + std::to_string(i), prompt_of(8, 20 + i), 2000);

@@ -66,17 +66,9 @@ TEST(StopRegex, RequestStopsAtTheTokenThatCompletesAMatch) {
   using testing::greedy_request;
   using testing::prompt_of;
   const std::string dir = std::string(GLM_FIXTURES_DIR) + "/glm45-tiny";
-  auto make = [&] {
-    LoadOptions opt;
-    opt.max_batch_tokens = 128;
-    SchedulerConfig cfg;
-    cfg.kv_capacity_tokens = 4096;
-    return std::make_unique<Scheduler>(Glm4MoeModel::load(dir, testing::engine_pool(), opt),
-                                       Tokenizer::from_file(dir + "/tokenizer.json"), cfg);
-  };
   std::vector<GenerateRequest> plain_reqs;
   for (int i = 0; i < 4; ++i) plain_reqs.push_back(greedy_request("p" + std::to_string(i), prompt_of(8, 20 + i), 40));
-  auto s = make();
+  auto s = testing::fixture_scheduler();
   auto plain = testing::run(*s, {plain_reqs});
   int stopped = 0;
   for (const char* pattern : {"[aeiou]{2}", "e.{0,3}r", "[0-9]", "\\s\\s"}) {
