@@ -46,11 +46,17 @@ def main():
         "string_list": ["a", "b"],
         "deep_nesting": nested(150),  # refused before its copies and destructors could recurse that deep
     }
+    refused = {"float_tensor", "matrix", "strided_view", "dict", "string_list", "deep_nesting"}
     expected = {}
     for name, value in cases.items():
         path = OUT / f"{name}.pt"
         torch.save(value, path)
         loaded = torch.load(path, weights_only=True)
+        # The oracle is only as good as the round trip: what torch.load gives back is what was saved.
+        if isinstance(value, torch.Tensor):
+            assert isinstance(loaded, torch.Tensor) and torch.equal(loaded, value), name
+        else:
+            assert loaded == value, name
         if isinstance(loaded, torch.Tensor) and not loaded.is_floating_point() and loaded.dim() == 1 \
                 and (loaded.numel() <= 1 or loaded.stride(0) == 1):
             expected[name] = loaded.tolist()
@@ -58,6 +64,10 @@ def main():
             expected[name] = list(loaded)
         else:
             expected[name] = None  # not a list of token ids
+        assert (expected[name] is None) == (name in refused), name
+    # The view keeps its storage offset through torch.save (what the C++ reader must honour).
+    assert torch.load(OUT / "offset_view.pt", weights_only=True).storage_offset() == 10
+    assert len(expected["int64_tensor"]) == 300 and len(set(expected["int64_tensor"])) == 300
     (OUT / "torch_files.json").write_text(json.dumps({"torch": torch.__version__, "cases": expected}, indent=1) + "\n")
     print(f"wrote {len(cases)} files to {OUT}")
 
