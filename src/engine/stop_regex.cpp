@@ -8,6 +8,7 @@ StopRegexMatcher::StopRegexMatcher(const std::vector<std::string>& patterns) {
   // Each pattern's DFA may grow to RegexDfa::kMaxStates states of 1 KiB as the output grows.
   if (patterns.size() > kMaxPatterns)
     fail(ErrorKind::InvalidArgument, "stop_regex: {} patterns, at most {} are allowed", patterns.size(), kMaxPatterns);
+  size_t nfa_states = 0;  // each pattern may reach RegexNfa::kMaxStates: a budget for all of them
   for (const std::string& p : patterns) {
     Pattern m;
     m.source = p;
@@ -19,6 +20,10 @@ StopRegexMatcher::StopRegexMatcher(const std::vector<std::string>& patterns) {
       fail(ErrorKind::InvalidArgument, "stop_regex '{}': {}", p, e.what());
     }
     m.anchored_end = sampling::ends_with_anchor(p);
+    nfa_states += m.dfa->nfa_states();
+    if (nfa_states > sampling::RegexNfa::kMaxStates)
+      fail(ErrorKind::InvalidArgument, "stop_regex: the patterns need more than {} automaton states together",
+           sampling::RegexNfa::kMaxStates);
     m.state = m.dfa->start();
     patterns_.push_back(std::move(m));
   }

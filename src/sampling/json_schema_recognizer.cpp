@@ -86,9 +86,13 @@ uint16_t CompiledSchema::add_ref(const std::string& ref, int depth) {
 
 // JSON Schema's pattern is searched (ECMA-262 semantics): anchored only by ^ and $.
 uint16_t CompiledSchema::add_pattern(const std::string& pattern) {
-  if (patterns_.size() >= 1000) return 0;
+  // Every pattern may compile to RegexNfa::kMaxStates states: a budget for all of them keeps a schema of
+  // many large patterns from costing gigabytes at submit. Patterns past it are not enforced.
+  if (patterns_.size() >= 1000 || pattern_states_ >= RegexNfa::kMaxStates) return 0;
   try {
     auto nfa = std::make_shared<const RegexNfa>(RegexNfa::compile_search(pattern, /*any_suffix=*/true));
+    pattern_states_ += nfa->states.size();
+    if (pattern_states_ > RegexNfa::kMaxStates) return 0;
     patterns_.push_back(std::make_shared<RegexDfa>(std::move(nfa)));
   } catch (const GlmError&) {
     return 0;  // a feature the regex engine refuses: not enforced, as other unsupported keywords

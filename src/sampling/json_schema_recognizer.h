@@ -73,6 +73,7 @@ class CompiledSchema {
   uint16_t add_pattern(const std::string& pattern);
   std::vector<SchemaNode> nodes_;
   std::vector<std::shared_ptr<RegexDfa>> patterns_;
+  size_t pattern_states_ = 0;  // NFA states of all patterns so far
   uint16_t root_ = 0;
   const nlohmann::json* document_ = nullptr;  // while compiling: what "#" refers to
   std::map<std::string, uint16_t> refs_;      // compiled (or being compiled) $ref targets

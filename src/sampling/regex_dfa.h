@@ -34,6 +34,7 @@ class RegexDfa {
   // Some non-empty continuation keeps the state alive (computed once per state).
   bool can_continue(int32_t state);
   size_t state_count() const { return sets_.size(); }
+  size_t nfa_states() const { return nfa_->states.size(); }
 
  private:
   // An item: NFA state in the low 32 bits, call stack id in the high 32 (0 = empty).

@@ -320,7 +320,7 @@ def test_speculative_decoding_under_mpirun_matches_tp1_plain(fixture, tp, fixed)
         assert "speculative decoding: forward cost by tokens (x a one-token decode step) 1: 1.00, 2: " in log
 
 
-def test_speculative_token_map_under_mpirun_matches_tp1(tmp_path):
+def test_speculative_token_map_under_mpirun_matches_tp1(tmp_path, monkeypatch):
     """FR-Spec under tp 2: rank 0 sends the token map, each rank keeps its vocabulary shard's rows and rank 0
     gathers the ranks' columns. Answers equal plain decoding and each map gets the acceptance it gets at tp 1
     (glm45-tiny's draft argmax is the same at tp 1 and 2, see above), including a map whose ids all sit in
@@ -329,31 +329,28 @@ def test_speculative_token_map_under_mpirun_matches_tp1(tmp_path):
 
     binary()
     var = "GLMSERVE_SPECULATIVE_FIXED_DEPTH"
-    os.environ[var] = "1"
-    try:
-        with launch_glmserve("glm45-tiny", "--threads", "1") as plain:
-            want = spec_answers(plain)
-        used = sorted({t for key in ("batch", "again") for x in want[key] for t in x["output_ids"]})
-        maps = {"used": used, "low": [t for t in used if t < 1552 // 2]}
-        assert 0 < len(maps["low"]) < len(used)
-        for name, ids in maps.items():
-            path = tmp_path / f"{name}.json"
-            path.write_text(json.dumps(ids))
-            flags = ("--threads", "1", "--speculative-algorithm", "EAGLE", "--speculative-token-map", str(path))
-            with launch_glmserve("glm45-tiny", *flags) as spec1:
-                want_spec = spec_answers(spec1)
-            with launch_glmserve("glm45-tiny", "--tp", "2", *flags, prefix=mpirun_prefix(2, "-x", var)) as spec:
-                got = spec_answers(spec)
-                assert f"the draft proposes {len(ids)} of 1552 tokens" in spec.log()
-            for key in ("batch", "again"):
-                assert [x["output_ids"] for x in got[key]] == [x["output_ids"] for x in want[key]], (name, key)
-            assert got["stream"]["output_ids"] == want["stream"]["output_ids"], name
-            accepted = [x["meta_info"]["spec_accept_token_num"] for key in ("batch", "again") for x in got[key]]
-            assert accepted == [x["meta_info"]["spec_accept_token_num"] for key in ("batch", "again")
-                                for x in want_spec[key]], name
-            assert sum(accepted) > 0, name
-    finally:
-        del os.environ[var]
+    monkeypatch.setenv(var, "1")
+    with launch_glmserve("glm45-tiny", "--threads", "1") as plain:
+        want = spec_answers(plain)
+    used = sorted({t for key in ("batch", "again") for x in want[key] for t in x["output_ids"]})
+    maps = {"used": used, "low": [t for t in used if t < 1552 // 2]}
+    assert 0 < len(maps["low"]) < len(used)
+    for name, ids in maps.items():
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(ids))
+        flags = ("--threads", "1", "--speculative-algorithm", "EAGLE", "--speculative-token-map", str(path))
+        with launch_glmserve("glm45-tiny", *flags) as spec1:
+            want_spec = spec_answers(spec1)
+        with launch_glmserve("glm45-tiny", "--tp", "2", *flags, prefix=mpirun_prefix(2, "-x", var)) as spec:
+            got = spec_answers(spec)
+            assert f"the draft proposes {len(ids)} of 1552 tokens" in spec.log()
+        for key in ("batch", "again"):
+            assert [x["output_ids"] for x in got[key]] == [x["output_ids"] for x in want[key]], (name, key)
+        assert got["stream"]["output_ids"] == want["stream"]["output_ids"], name
+        accepted = [x["meta_info"]["spec_accept_token_num"] for key in ("batch", "again") for x in got[key]]
+        assert accepted == [x["meta_info"]["spec_accept_token_num"] for key in ("batch", "again")
+                            for x in want_spec[key]], name
+        assert sum(accepted) > 0, name
 
 
 def test_tree_drafting_under_mpirun_matches_tp1_plain():

@@ -52,6 +52,9 @@ TEST(StopRegex, StopsAfterTheChunkWherePythonsSearchFirstMatches) {
 TEST(StopRegex, RefusesWhatTheEngineCannotRunNamingThePattern) {
   EXPECT_THROW(StopRegexMatcher(std::vector<std::string>(StopRegexMatcher::kMaxPatterns + 1, "a")), GlmError);
   EXPECT_NO_THROW(StopRegexMatcher(std::vector<std::string>(StopRegexMatcher::kMaxPatterns, "a")));
+  // Large patterns: each fits, together they do not (memory at submit stays bounded).
+  EXPECT_NO_THROW(StopRegexMatcher({"(a{1000}){60}"}));
+  EXPECT_THROW(StopRegexMatcher(std::vector<std::string>(4, "(a{1000}){60}")), GlmError);
   try {
     StopRegexMatcher({"ok", "(a"});
     FAIL() << "accepted";

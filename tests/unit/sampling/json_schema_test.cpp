@@ -171,6 +171,12 @@ TEST(JsonSchema, StringPatterns) {
   EXPECT_TRUE(slash.whole("\"a\\/b\""));  // an escaped slash is a slash
   Checker unsupported(Json::parse(R"j({"type": "string", "pattern": "a(?=b)"})j"));
   EXPECT_TRUE(unsupported.whole("\"anything\""));
+  // Many large patterns: the first ones are enforced, those past the shared state budget are free.
+  Json big = {{"type", "object"}, {"properties", Json::object()}};
+  for (int i = 0; i < 6; ++i) big["properties"]["p" + std::to_string(i)] = {{"type", "string"}, {"pattern", "^(a{1000}){30}$"}};
+  Checker budget(big);
+  EXPECT_FALSE(budget.prefix(R"({"p0": "b)"));  // within the budget: enforced
+  EXPECT_TRUE(budget.prefix(R"({"p5": "b)"));   // past it: free
   Checker with_length(Json::parse(R"({"type": "string", "pattern": "^[a-c]*$", "maxLength": 2})"));
   EXPECT_TRUE(with_length.whole("\"ab\""));
   EXPECT_FALSE(with_length.prefix("\"abc"));
