@@ -10,7 +10,7 @@ namespace glm::sampling {
 namespace {
 
 constexpr int kMaxDepth = 100;                 // nested groups (the parser recurses)
-constexpr size_t kMaxRules = 4000;             // rule k is the marker character U+F0000 + k
+constexpr size_t kMaxRules = 1000;             // rule k is the marker character U+F0000 + k
 constexpr uint32_t kMarker = 0xF0000;          // plane 15 private use: refused in grammars
 
 [[noreturn]] void refuse(const std::string& what) { fail(ErrorKind::InvalidArgument, "ebnf: {}", what); }
@@ -310,15 +310,21 @@ class EbnfParser {
     std::vector<int32_t> rule_of_start(nfa.states.size(), -1);
     for (size_t r = 0; r < n; ++r) rule_of_start[size_t(starts[r])] = int32_t(r);
     // From a rule's start, without reading a byte: the rule end reachable? which rules are called first?
+    // A walk stays inside rule r's own states (calls are stepped over, not entered): one pass over all rules
+    // costs the NFA's size; the marks are reset through the list of states touched.
+    std::vector<uint8_t> seen(nfa.states.size(), 0);
+    std::vector<int32_t> touched, work;
     auto first_steps = [&](size_t r, const std::vector<uint8_t>& nullable, std::vector<int32_t>* calls) {
-      std::vector<uint8_t> seen(nfa.states.size(), 0);
-      std::vector<int32_t> work{starts[r]};
+      for (int32_t s : touched) seen[size_t(s)] = 0;
+      touched.clear();
+      work.assign(1, starts[r]);
       bool reaches_end = false;
       while (!work.empty()) {
         const int32_t s = work.back();
         work.pop_back();
         if (seen[size_t(s)]) continue;
         seen[size_t(s)] = 1;
+        touched.push_back(s);
         const RegexNfa::State& st = nfa.states[size_t(s)];
         if (s == ends[r]) reaches_end = true;
         for (int32_t e : st.eps) work.push_back(e);
@@ -331,7 +337,7 @@ class EbnfParser {
       return reaches_end;
     };
     std::vector<uint8_t> nullable(n, 0);
-    for (bool changed = true; changed;) {
+    for (bool changed = true; changed;) {  // at most one pass per rule (kMaxRules), usually two or three
       changed = false;
       for (size_t r = 0; r < n; ++r)
         if (!nullable[r] && first_steps(r, nullable, nullptr)) nullable[r] = changed = true;

@@ -12,7 +12,7 @@
 // `grammar`, an alias). Characters are Unicode code points, as in xgrammar.
 // Refused with GlmError(InvalidArgument) naming the problem: left recursion (a rule that can call itself
 // before reading text: write it as a repetition), lookahead assertions `(= ...)`, xgrammar's builtin tags
-// and macros, plane-15 private-use characters, syntax errors, more than 4000 rules or 100000 NFA states.
+// and macros, plane-15 private-use characters, syntax errors, more than 1000 rules or 100000 NFA states.
 #include <string_view>
 
 #include "sampling/regex_nfa.h"
