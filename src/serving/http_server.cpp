@@ -402,15 +402,32 @@ void HttpServer::register_routes() {
         "the operation will not be performed.)\n",
         "text/plain");
   };
-  s.Post("/flush_cache", flush);
+  // `curl -X POST .../flush_cache` (as SGLang's docs write it) sends no Content-Length: cpp-httplib would
+  // then read a body until the connection closes (seconds). These routes take the body only if one is
+  // announced.
+  s.Post("/flush_cache", [flush](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader&) {
+    flush(req, res);
+  });
   s.Get("/flush_cache", flush);
 
   // Bodies optional (SGLang's fields all have defaults).
   for (auto [route, fn] : {std::pair{"/pause_generation", &pause_generation_route},
                            std::pair{"/continue_generation", &continue_generation_route}}) {
-    s.Post(route, [this, ready, route, fn](const httplib::Request& req, httplib::Response& res) {
+    s.Post(route, [this, ready, route, fn](const httplib::Request& req, httplib::Response& res,
+                                          const httplib::ContentReader& reader) {
       guarded(res, route, [&] {
-        Json body = req.body.empty() ? Json::object() : parse_body(req, false);
+        std::string text;
+        if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding"))
+          reader([&](const char* data, size_t n) {
+            if (text.size() + n > (1u << 20)) return false;  // these bodies are a few bytes
+            text.append(data, n);
+            return true;
+          });
+        Json body = Json::object();
+        if (!text.empty()) {
+          body = Json::parse(text, nullptr, false);
+          if (body.is_discarded()) schema_error("JSON decode error: the request body is not valid JSON (or not UTF-8)");
+        }
         auto c = ready(res);
         if (c) send_json(res, 200, fn(*c, body));
       });

@@ -238,3 +238,9 @@ def test_pause_and_continue_generation():
         assert late["meta_info"]["completion_tokens"] == 3
         r = httpx.post(url + "/pause_generation", json={"mode": "later"}, timeout=30)
         assert r.status_code == 400 and "mode" in r.json()["message"]
+        # `curl -X POST` sends no Content-Length: answered at once, not after the server's read timeout.
+        import socket
+        for route in ("/pause_generation", "/continue_generation", "/flush_cache"):
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=3) as s:
+                s.sendall(f"POST {route} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                assert s.recv(100).startswith(b"HTTP/1.1 200"), route
